@@ -1,0 +1,301 @@
+"""cffi (API mode) binding of libfuse3's low-level API, compiled at install time.
+
+Why a hand-made binding: pyfuse3 has no ioctl handler, and the rpmsg ioctls are the heart
+of rpmsg_char. Only what the engine uses is declared. Small C helpers do the work that would
+be slow or awkward from Python: filling `struct stat`, touching the bit-fields of
+`struct fuse_file_info`, and building the operations table from the Python callbacks.
+"""
+from __future__ import annotations
+
+import shlex
+import subprocess
+
+from cffi import FFI
+
+CDEF = r"""
+typedef uint64_t fuse_ino_t;
+typedef struct fuse_req *fuse_req_t;
+struct fuse_session;
+struct fuse_pollhandle;
+struct fuse_conn_info { unsigned capable; unsigned want; ...; };
+struct fuse_file_info { int flags; uint64_t fh; uint32_t poll_events; ...; };
+typedef int... uid_t;
+typedef int... gid_t;
+typedef int... pid_t;
+struct fuse_ctx { uid_t uid; gid_t gid; pid_t pid; ...; };
+struct fuse_args { int argc; char **argv; int allocated; };
+struct fuse_buf { size_t size; void *mem; int fd; ...; };
+
+#define FUSE_CAP_ASYNC_READ ...
+#define FUSE_CAP_ATOMIC_O_TRUNC ...
+#define FUSE_CAP_SPLICE_WRITE ...
+#define FUSE_CAP_SPLICE_MOVE ...
+#define FUSE_CAP_SPLICE_READ ...
+#define FUSE_CAP_AUTO_INVAL_DATA ...
+#define FUSE_CAP_READDIRPLUS ...
+#define FUSE_CAP_PARALLEL_DIROPS ...
+#define FUSE_IOCTL_DIR ...
+#define FUSE_SET_ATTR_SIZE ...
+
+struct fuse_session *rpe_session_new(int argc, char **argv, void *userdata);
+int fuse_session_mount(struct fuse_session *se, const char *mountpoint);
+void fuse_session_unmount(struct fuse_session *se);
+void fuse_session_destroy(struct fuse_session *se);
+int fuse_session_fd(struct fuse_session *se);
+int fuse_session_exited(struct fuse_session *se);
+void fuse_session_exit(struct fuse_session *se);
+int fuse_session_receive_buf(struct fuse_session *se, struct fuse_buf *buf);
+void fuse_session_process_buf(struct fuse_session *se, const struct fuse_buf *buf);
+
+void *fuse_req_userdata(fuse_req_t req);
+const struct fuse_ctx *fuse_req_ctx(fuse_req_t req);
+typedef void (*fuse_interrupt_func_t)(fuse_req_t req, void *data);
+void fuse_req_interrupt_func(fuse_req_t req, fuse_interrupt_func_t func, void *data);
+
+int fuse_reply_err(fuse_req_t req, int err);
+void fuse_reply_none(fuse_req_t req);
+int fuse_reply_buf(fuse_req_t req, const char *buf, size_t size);
+int fuse_reply_write(fuse_req_t req, size_t count);
+int fuse_reply_readlink(fuse_req_t req, const char *link);
+int fuse_reply_ioctl(fuse_req_t req, int result, const void *buf, size_t size);
+int fuse_reply_poll(fuse_req_t req, unsigned revents);
+int fuse_lowlevel_notify_poll(struct fuse_pollhandle *ph);
+void fuse_pollhandle_destroy(struct fuse_pollhandle *ph);
+int fuse_lowlevel_notify_inval_entry(struct fuse_session *se, fuse_ino_t parent,
+                                     const char *name, size_t namelen);
+
+int rpe_reply_entry(fuse_req_t req, fuse_ino_t ino, unsigned mode, unsigned nlink,
+                    unsigned uid, unsigned gid, uint64_t size, double timeout, int64_t mtime);
+int rpe_reply_attr(fuse_req_t req, fuse_ino_t ino, unsigned mode, unsigned nlink,
+                   unsigned uid, unsigned gid, uint64_t size, double timeout, int64_t mtime);
+int rpe_reply_open(fuse_req_t req, struct fuse_file_info *fi, uint64_t fh, int direct);
+int rpe_reply_statfs(fuse_req_t req);
+size_t rpe_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const char *name,
+                        fuse_ino_t ino, unsigned mode, int64_t off);
+
+extern "Python" {
+    void py_init(void *userdata, struct fuse_conn_info *conn);
+    void py_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+    void py_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+    void py_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+    void py_setattr(fuse_req_t req, fuse_ino_t ino, void *attr, int to_set,
+                    struct fuse_file_info *fi);
+    void py_readlink(fuse_req_t req, fuse_ino_t ino);
+    void py_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+    void py_read(fuse_req_t req, fuse_ino_t ino, size_t size, int64_t off,
+                 struct fuse_file_info *fi);
+    void py_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, int64_t off,
+                  struct fuse_file_info *fi);
+    void py_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+    void py_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+    void py_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+    void py_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, int64_t off,
+                    struct fuse_file_info *fi);
+    void py_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+    void py_statfs(fuse_req_t req, fuse_ino_t ino);
+    void py_access(fuse_req_t req, fuse_ino_t ino, int mask);
+    void py_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+                  struct fuse_file_info *fi, unsigned flags, const void *in_buf,
+                  size_t in_bufsz, size_t out_bufsz);
+    void py_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+                 struct fuse_pollhandle *ph);
+    void py_interrupt(fuse_req_t req, void *data);
+}
+"""
+
+SOURCE = r"""
+#define FUSE_USE_VERSION 35
+#include <fuse_lowlevel.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+static void py_init(void *userdata, struct fuse_conn_info *conn);
+static void py_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+static void py_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+static void py_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+static void py_setattr(fuse_req_t req, fuse_ino_t ino, void *attr, int to_set,
+                       struct fuse_file_info *fi);
+static void py_readlink(fuse_req_t req, fuse_ino_t ino);
+static void py_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+static void py_read(fuse_req_t req, fuse_ino_t ino, size_t size, int64_t off,
+                    struct fuse_file_info *fi);
+static void py_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, int64_t off,
+                     struct fuse_file_info *fi);
+static void py_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+static void py_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+static void py_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+static void py_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, int64_t off,
+                       struct fuse_file_info *fi);
+static void py_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+static void py_statfs(fuse_req_t req, fuse_ino_t ino);
+static void py_access(fuse_req_t req, fuse_ino_t ino, int mask);
+static void py_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+                     struct fuse_file_info *fi, unsigned flags, const void *in_buf,
+                     size_t in_bufsz, size_t out_bufsz);
+static void py_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+                    struct fuse_pollhandle *ph);
+static void py_interrupt(fuse_req_t req, void *data);
+
+static void rpe_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                        struct fuse_file_info *fi)
+{
+    py_setattr(req, ino, attr, to_set, fi);
+}
+
+static void rpe_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+    for (size_t i = 0; i < count; i++)
+        py_forget(NULL, forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+}
+
+static void rpe_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+    py_forget(NULL, ino, nlookup);
+    fuse_reply_none(req);
+}
+
+static void rpe_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                     struct fuse_file_info *fi)
+{
+    py_read(req, ino, size, (int64_t)off, fi);
+}
+
+static void rpe_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                      struct fuse_file_info *fi)
+{
+    py_write(req, ino, buf, size, (int64_t)off, fi);
+}
+
+static void rpe_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                        struct fuse_file_info *fi)
+{
+    py_readdir(req, ino, size, (int64_t)off, fi);
+}
+
+static const struct fuse_lowlevel_ops rpe_ops = {
+    .init = py_init,
+    .lookup = py_lookup,
+    .forget = rpe_forget,
+    .forget_multi = rpe_forget_multi,
+    .getattr = py_getattr,
+    .setattr = rpe_setattr,
+    .readlink = py_readlink,
+    .open = py_open,
+    .read = rpe_read,
+    .write = rpe_write,
+    .flush = py_flush,
+    .release = py_release,
+    .opendir = py_opendir,
+    .readdir = rpe_readdir,
+    .releasedir = py_releasedir,
+    .statfs = py_statfs,
+    .access = py_access,
+    .ioctl = py_ioctl,
+    .poll = py_poll,
+};
+
+static struct fuse_session *rpe_session_new(int argc, char **argv, void *userdata)
+{
+    struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+    return fuse_session_new(&args, &rpe_ops, sizeof(rpe_ops), userdata);
+}
+
+static void rpe_fill_stat(struct stat *st, fuse_ino_t ino, unsigned mode, unsigned nlink,
+                          unsigned uid, unsigned gid, uint64_t size, int64_t mtime)
+{
+    memset(st, 0, sizeof(*st));
+    st->st_ino = ino;
+    st->st_mode = mode;
+    st->st_nlink = nlink;
+    st->st_uid = uid;
+    st->st_gid = gid;
+    st->st_size = size;
+    st->st_blksize = 4096;
+    st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = mtime;
+}
+
+static int rpe_reply_entry(fuse_req_t req, fuse_ino_t ino, unsigned mode, unsigned nlink,
+                           unsigned uid, unsigned gid, uint64_t size, double timeout, int64_t mtime)
+{
+    struct fuse_entry_param e;
+    memset(&e, 0, sizeof(e));
+    e.ino = ino;
+    e.generation = 1;
+    e.attr_timeout = timeout;
+    e.entry_timeout = timeout;
+    rpe_fill_stat(&e.attr, ino, mode, nlink, uid, gid, size, mtime);
+    return fuse_reply_entry(req, &e);
+}
+
+static int rpe_reply_attr(fuse_req_t req, fuse_ino_t ino, unsigned mode, unsigned nlink,
+                          unsigned uid, unsigned gid, uint64_t size, double timeout, int64_t mtime)
+{
+    struct stat st;
+    rpe_fill_stat(&st, ino, mode, nlink, uid, gid, size, mtime);
+    return fuse_reply_attr(req, &st, timeout);
+}
+
+static int rpe_reply_open(fuse_req_t req, struct fuse_file_info *fi, uint64_t fh, int direct)
+{
+    fi->fh = fh;
+    fi->direct_io = direct ? 1 : 0;
+    fi->nonseekable = direct ? 1 : 0;
+    fi->keep_cache = 0;
+    return fuse_reply_open(req, fi);
+}
+
+static int rpe_reply_statfs(fuse_req_t req)
+{
+    struct statvfs sv;
+    memset(&sv, 0, sizeof(sv));
+    sv.f_bsize = 4096;
+    sv.f_frsize = 4096;
+    sv.f_namemax = 255;
+    return fuse_reply_statfs(req, &sv);
+}
+
+static size_t rpe_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const char *name,
+                               fuse_ino_t ino, unsigned mode, int64_t off)
+{
+    struct stat st;
+    memset(&st, 0, sizeof(st));
+    st.st_ino = ino;
+    st.st_mode = mode;
+    return fuse_add_direntry(req, buf, bufsize, name, &st, (off_t)off);
+}
+"""
+
+
+def _pkg_config(*args: str) -> list[str]:
+    """Ask pkg-config about fuse3; say exactly what is missing when it cannot answer."""
+    try:
+        out = subprocess.run(["pkg-config", *args, "fuse3"], check=True,
+                             capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise SystemExit(
+            "rpmsg-emu needs libfuse3's headers and pkg-config to build its FUSE binding: "
+            "apt-get install libfuse3-dev pkg-config (or run scripts/setup.sh)") from exc
+    return shlex.split(out)
+
+
+def _make_builder() -> FFI:
+    builder = FFI()
+    builder.cdef(CDEF)
+    cflags = _pkg_config("--cflags")
+    libs = _pkg_config("--libs")
+    builder.set_source(
+        "fusedev._fuse_cffi", SOURCE,
+        include_dirs=[f[2:] for f in cflags if f.startswith("-I")],
+        extra_compile_args=[f for f in cflags if not f.startswith("-I")] + ["-O2"],
+        libraries=[f[2:] for f in libs if f.startswith("-l")],
+        library_dirs=[f[2:] for f in libs if f.startswith("-L")],
+    )
+    return builder
+
+
+ffibuilder = _make_builder()
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)
