@@ -1,0 +1,16 @@
+"""What is emulated: SoCs, kernel profiles, boards, and a checker of real kernel configs.
+
+Data and small pure functions only; imports nothing from the other rpmsg-emu packages.
+"""
+
+from .board import (Board, BoardError, CoreConfig, board_from_dict, builtin_board,
+                    default_board, list_builtin_boards, load_board)
+from .kernel_profile import DEFAULT_PROFILE, PROFILES, KernelProfile, profile_by_name
+from .soc import RPROC_ID_NAMES, SOCS, RemoteProc, Soc, rproc_id_from_name, soc_by_family
+
+__all__ = [
+    "Board", "BoardError", "CoreConfig", "board_from_dict", "builtin_board", "default_board",
+    "list_builtin_boards", "load_board",
+    "DEFAULT_PROFILE", "PROFILES", "KernelProfile", "profile_by_name",
+    "RPROC_ID_NAMES", "SOCS", "RemoteProc", "Soc", "rproc_id_from_name", "soc_by_family",
+]

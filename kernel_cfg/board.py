@@ -1,0 +1,273 @@
+"""Boards: one SoC + one kernel profile + which cores run which firmware, from TOML files.
+
+The format is documented in docs/boards.md. Validation happens here, once, so that a typo in a
+board file is reported with the file and key instead of surfacing as an odd emulator state.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .kernel_profile import DEFAULT_PROFILE, PROFILES, KernelProfile
+from .soc import RPROC_ID_NAMES, RemoteProc, Soc, SOCS, soc_by_family
+
+# virtio_rpmsg_bus uses 512-byte buffers and at most 256 per direction (linux-rpmsg-semantics §4.2).
+DEFAULT_NUM_BUFS = 256
+DEFAULT_BUF_SIZE = 512
+MAX_NUM_BUFS = 256
+MIN_BUF_SIZE = 32  # 16-byte rpmsg header + a useful payload
+MAX_BUF_SIZE = 65536
+
+
+class BoardError(ValueError):
+    """A board description that cannot be emulated; names the file, the key and what is allowed."""
+
+    def __init__(self, source: str, key: str, message: str):
+        self.source = source
+        self.key = key
+        self.message = message
+        where = f"{source}: {key}" if key else source
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class CoreConfig:
+    """One remote core of the board and the firmware it runs."""
+
+    rproc_id: int
+    firmware: str = "echo"
+    autostart: bool = True
+    num_bufs: int = DEFAULT_NUM_BUFS
+    buf_size: int = DEFAULT_BUF_SIZE
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Board:
+    """Everything the emulator needs to know to fabricate one board."""
+
+    name: str
+    soc: Soc
+    profile: KernelProfile
+    cores: dict[int, CoreConfig]
+    dev_uid: int = 0
+    dev_gid: int = 0
+    dev_mode: int = 0o600  # real /dev/rpmsg* are crw------- (ti-rpmsg-char.md §4.8)
+    firmware_dirs: list[Path] = field(default_factory=list)
+
+    def rprocs(self) -> list[RemoteProc]:
+        """The SoC's descriptions of the configured cores, in rproc-id order."""
+        return [self.soc.rproc(rid) for rid in sorted(self.cores)]
+
+
+def default_board() -> Board:
+    """AM62x SK on the TI 6.x kernel, M4F (9) and wakeup R5F (15) both running echo."""
+    return Board(
+        name="am62x",
+        soc=SOCS["AM62X"],
+        profile=PROFILES[DEFAULT_PROFILE],
+        cores={9: CoreConfig(9), 15: CoreConfig(15)},
+    )
+
+
+_TOP_KEYS = {"name", "soc", "profile", "firmware_dirs", "dev", "cores"}
+_DEV_KEYS = {"uid", "gid", "mode"}
+_CORE_KEYS = {"firmware", "autostart", "num_bufs", "buf_size", "config"}
+_MODE_RE = re.compile(r"(?:0o|0)?([0-7]{3})")
+
+
+def load_board(path: str | Path) -> Board:
+    """Read and validate a board TOML file; relative firmware dirs resolve next to it."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as e:
+        raise BoardError(str(path), "", f"cannot read board file: {e.strerror}") from e
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise BoardError(str(path), "", f"not valid TOML: {e}") from e
+    return board_from_dict(data, path.parent, source=str(path), default_name=path.stem)
+
+
+def board_from_dict(
+    d: dict[str, Any],
+    base_dir: str | Path,
+    *,
+    source: str = "<board>",
+    default_name: str | None = None,
+) -> Board:
+    """Validate a parsed board description; `source` names it in errors."""
+    _check_keys(d, _TOP_KEYS, source, "")
+    soc = _parse_soc(d.get("soc"), source)
+    profile_name = _typed(d, "profile", str, source, "", DEFAULT_PROFILE)
+    if profile_name not in PROFILES:
+        raise BoardError(source, "profile",
+                         f"unknown kernel profile {profile_name!r}; allowed: {', '.join(PROFILES)}")
+    name = _typed(d, "name", str, source, "", default_name or soc.family.lower())
+    dev = _typed(d, "dev", dict, source, "", {})
+    _check_keys(dev, _DEV_KEYS, source, "dev.")
+    cores_table = _typed(d, "cores", dict, source, "", None)
+    if not cores_table:
+        raise BoardError(source, "cores", "at least one [cores.<id>] table is required; "
+                         f"{soc.family} has {_valid_ids(soc)}")
+    cores: dict[int, CoreConfig] = {}
+    for key, table in cores_table.items():
+        core = _parse_core(soc, str(key), table, source)
+        if core.rproc_id in cores:
+            raise BoardError(source, f"cores.{key}",
+                             f"rproc id {core.rproc_id} is configured twice")
+        cores[core.rproc_id] = core
+    dirs = _typed(d, "firmware_dirs", list, source, "", [])
+    return Board(
+        name=name,
+        soc=soc,
+        profile=PROFILES[profile_name],
+        cores=dict(sorted(cores.items())),
+        dev_uid=_id_number(dev, "uid", source),
+        dev_gid=_id_number(dev, "gid", source),
+        dev_mode=_parse_mode(dev.get("mode", 0o600), source),
+        firmware_dirs=[_firmware_dir(p, Path(base_dir), source, i) for i, p in enumerate(dirs)],
+    )
+
+
+def list_builtin_boards() -> list[str]:
+    """Names of the example boards shipped in kernel_cfg/boards/."""
+    return sorted(p.name[: -len(".toml")] for p in _boards_dir().iterdir()
+                  if p.name.endswith(".toml"))
+
+
+def builtin_board(name: str) -> Board:
+    """Load a shipped example board by name (e.g. "am62x")."""
+    if name not in list_builtin_boards():
+        raise BoardError(name, "", "no such built-in board; available: "
+                         + ", ".join(list_builtin_boards()))
+    with resources.as_file(_boards_dir() / f"{name}.toml") as path:
+        return load_board(path)
+
+
+def _boards_dir():
+    return resources.files(__package__) / "boards"
+
+
+def _check_keys(table: dict[str, Any], allowed: set[str], source: str, prefix: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise BoardError(source, f"{prefix}{key}",
+                             f"unknown key; allowed: {', '.join(sorted(allowed))}")
+
+
+def _typed(table: dict[str, Any], key: str, kind: type, source: str, prefix: str,
+           default: Any) -> Any:
+    value = table.get(key, default)
+    if value is not None and not isinstance(value, kind):
+        names = {str: "a string", dict: "a table", list: "an array", bool: "true or false",
+                 int: "an integer"}
+        raise BoardError(source, f"{prefix}{key}",
+                         f"must be {names[kind]}, not {type(value).__name__} {value!r}")
+    return value
+
+
+def _parse_soc(value: Any, source: str) -> Soc:
+    if not isinstance(value, str):
+        raise BoardError(source, "soc", f"required string; allowed: {', '.join(SOCS)}")
+    try:
+        return soc_by_family(value)
+    except KeyError:
+        raise BoardError(source, "soc",
+                         f"unknown SoC {value!r}; allowed: {', '.join(SOCS)}") from None
+
+
+def _valid_ids(soc: Soc) -> str:
+    return ", ".join(f"{rp.rproc_id} ({rp.id_name})" for rp in soc.rprocs)
+
+
+def _parse_rproc_key(soc: Soc, key: str, source: str) -> int:
+    """A core key is an rproc id ("9") or its TI enum name ("M4F_MCU0_0")."""
+    if key.isdigit():
+        rid = int(key)
+    else:
+        by_name = {v: k for k, v in RPROC_ID_NAMES.items()}
+        rid = by_name.get(key.upper(), -1)
+    if rid not in soc.rproc_ids:
+        what = f"rproc id {rid} ({RPROC_ID_NAMES[rid]})" if rid in RPROC_ID_NAMES else repr(key)
+        raise BoardError(source, f"cores.{key}",
+                         f"{what} is not valid on {soc.family}; allowed: {_valid_ids(soc)}")
+    return rid
+
+
+def _parse_core(soc: Soc, key: str, table: Any, source: str) -> CoreConfig:
+    prefix = f"cores.{key}."
+    if not isinstance(table, dict):
+        raise BoardError(source, f"cores.{key}", "must be a table ([cores.<id>])")
+    rid = _parse_rproc_key(soc, key, source)
+    _check_keys(table, _CORE_KEYS, source, prefix)
+    firmware = _typed(table, "firmware", str, source, prefix, "echo")
+    problem = firmware_name_problem(firmware)
+    if problem:
+        raise BoardError(source, f"{prefix}firmware", problem)
+    num_bufs = _typed(table, "num_bufs", int, source, prefix, DEFAULT_NUM_BUFS)
+    if isinstance(num_bufs, bool) or not _pow2(num_bufs) or num_bufs > MAX_NUM_BUFS:
+        raise BoardError(source, f"{prefix}num_bufs",
+                         f"{num_bufs!r} is not allowed; a power of two from 1 to {MAX_NUM_BUFS}")
+    buf_size = _typed(table, "buf_size", int, source, prefix, DEFAULT_BUF_SIZE)
+    if isinstance(buf_size, bool) or not _pow2(buf_size) or not (
+            MIN_BUF_SIZE <= buf_size <= MAX_BUF_SIZE):
+        raise BoardError(source, f"{prefix}buf_size",
+                         f"{buf_size!r} is not allowed; a power of two from {MIN_BUF_SIZE} "
+                         f"to {MAX_BUF_SIZE} (the kernel uses {DEFAULT_BUF_SIZE})")
+    return CoreConfig(
+        rproc_id=rid,
+        firmware=firmware,
+        autostart=_typed(table, "autostart", bool, source, prefix, True),
+        num_bufs=num_bufs,
+        buf_size=buf_size,
+        config=dict(_typed(table, "config", dict, source, prefix, {})),
+    )
+
+
+def firmware_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a firmware name, or None. Names stay inside firmware dirs."""
+    if not name:
+        return "firmware name is empty"
+    if "\0" in name or "\n" in name:
+        return f"firmware name {name!r} contains a NUL or newline"
+    if name.startswith("/") or ".." in name.split("/"):
+        return f"firmware name {name!r} must be relative and must not contain '..'"
+    return None
+
+
+def _pow2(n: int) -> bool:
+    return n > 0 and n & (n - 1) == 0
+
+
+def _id_number(dev: dict[str, Any], key: str, source: str) -> int:
+    value = dev.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32 - 1:
+        raise BoardError(source, f"dev.{key}",
+                         f"{value!r} is not allowed; a numeric id from 0 to 4294967294")
+    return value
+
+
+def _parse_mode(value: Any, source: str) -> int:
+    """Accept 0o600 (TOML octal integer) or "0600"/"600"/"0o600"; permission bits only."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0o777:
+        return value
+    if isinstance(value, str):
+        m = _MODE_RE.fullmatch(value.strip())
+        if m:
+            return int(m.group(1), 8)
+    raise BoardError(source, "dev.mode",
+                     f"{value!r} is not a permission mode; write it like \"0600\" or 0o660 "
+                     "(three octal digits, no file type or special bits)")
+
+
+def _firmware_dir(value: Any, base_dir: Path, source: str, index: int) -> Path:
+    if not isinstance(value, str) or not value:
+        raise BoardError(source, f"firmware_dirs[{index}]",
+                         f"must be a non-empty path string, not {value!r}")
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base_dir / path).resolve()
