@@ -70,6 +70,7 @@ int rpe_reply_attr(fuse_req_t req, fuse_ino_t ino, unsigned mode, unsigned nlink
                    unsigned uid, unsigned gid, uint64_t size, double timeout, int64_t mtime);
 int rpe_reply_open(fuse_req_t req, struct fuse_file_info *fi, uint64_t fh, int direct);
 int rpe_reply_statfs(fuse_req_t req);
+void rpe_free_buf(struct fuse_buf *buf);
 size_t rpe_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const char *name,
                         fuse_ino_t ino, unsigned mode, int64_t off);
 
@@ -106,6 +107,7 @@ extern "Python" {
 SOURCE = r"""
 #define FUSE_USE_VERSION 35
 #include <fuse_lowlevel.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -146,13 +148,13 @@ static void rpe_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 static void rpe_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
     for (size_t i = 0; i < count; i++)
-        py_forget(NULL, forgets[i].ino, forgets[i].nlookup);
+        py_forget(req, forgets[i].ino, forgets[i].nlookup);
     fuse_reply_none(req);
 }
 
 static void rpe_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-    py_forget(NULL, ino, nlookup);
+    py_forget(req, ino, nlookup);
     fuse_reply_none(req);
 }
 
@@ -254,6 +256,12 @@ static int rpe_reply_statfs(fuse_req_t req)
     sv.f_frsize = 4096;
     sv.f_namemax = 255;
     return fuse_reply_statfs(req, &sv);
+}
+
+static void rpe_free_buf(struct fuse_buf *buf)
+{
+    free(buf->mem);
+    buf->mem = NULL;
 }
 
 static size_t rpe_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const char *name,

@@ -1,0 +1,520 @@
+"""The FUSE low-level operations: each request from the kernel mapped onto the vfs tree.
+
+libfuse calls these synchronously from `fuse_session_process_buf`, inside the trio thread.
+Most requests are answered at once. A device read or write that has to wait keeps its
+request and is finished later by a trio task, which an INTERRUPT from the kernel (the client
+got a signal) cancels, answering EINTR.
+"""
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from typing import Any, Callable
+
+import trio
+
+from fusedev._fuse_cffi import ffi, lib
+from fusedev.fileops import FsError, OpenFile, PollTable, WouldBlock
+from fusedev.vfs import Attribute, DeviceFile, Directory, Node, Symlink
+
+log = logging.getLogger(__name__)
+
+ROOT_ID = 1
+_IOC_DIRSHIFT = 30
+_IOC_WRITE = 1
+
+
+class AttributeHandle:
+    """An open attribute file: the text rendered at open, as sysfs does on first read."""
+
+    __slots__ = ("node", "content", "flags")
+
+    def __init__(self, node: Attribute, flags: int) -> None:
+        self.node = node
+        self.flags = flags
+        readable = (flags & os.O_ACCMODE) != os.O_WRONLY
+        self.content = node.render() if readable and node.show is not None else b""
+
+
+class DirHandle:
+    """An open directory: a snapshot of its entries, so readdir offsets stay stable."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self, node: Directory) -> None:
+        parent = node.parent or node
+        self.entries: list[tuple[str, Node]] = [(".", node), ("..", parent)]
+        self.entries.extend(node.children.items())
+
+
+class PendingRequest:
+    """A request answered later by a trio task; an INTERRUPT cancels the task."""
+
+    __slots__ = ("req", "scope", "interrupted", "handle")
+
+    def __init__(self, req: Any) -> None:
+        self.req = req
+        self.scope = trio.CancelScope()
+        self.interrupted = False
+        self.handle = ffi.new_handle(self)
+
+    def interrupt(self) -> None:
+        self.interrupted = True
+        self.scope.cancel()
+
+
+class Operations:
+    """Serves a vfs tree to the kernel through a libfuse session."""
+
+    def __init__(self, root: Directory, nursery: trio.Nursery) -> None:
+        self.root = root
+        self.nursery = nursery
+        self.session: Any = ffi.NULL
+        self.inodes: dict[int, Node] = {ROOT_ID: root}
+        self.handles: dict[int, Any] = {}
+        self.poll_handles: dict[int, Any] = {}
+        self._next_fh = 1
+        self._invalidations: trio.MemorySendChannel | None = None
+        root.listener = self._node_removed
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def ino_of(self, node: Node) -> int:
+        return ROOT_ID if node is self.root else node.ino
+
+    def node(self, ino: int) -> Node:
+        node = self.inodes.get(ino)
+        if node is None:
+            raise FsError(errno.ENOENT)
+        return node
+
+    def _new_fh(self, handle: Any) -> int:
+        fh = self._next_fh
+        self._next_fh += 1
+        self.handles[fh] = handle
+        return fh
+
+    def _reply_entry(self, req: Any, node: Node) -> None:
+        ino = self.ino_of(node)
+        self.inodes[ino] = node
+        node.nlookup += 1
+        lib.rpe_reply_entry(req, ino, node.mode, 2 if isinstance(node, Directory) else 1,
+                            node.uid, node.gid, node.size, node.timeout, node.mtime)
+
+    def _reply_attr(self, req: Any, node: Node) -> None:
+        lib.rpe_reply_attr(req, self.ino_of(node), node.mode,
+                           2 if isinstance(node, Directory) else 1,
+                           node.uid, node.gid, node.size, node.timeout, node.mtime)
+
+    def _node_removed(self, parent: Directory, name: str, node: Node) -> None:
+        """Removed from the tree: cached kernel entries of stable nodes must go too."""
+        if node.timeout and node.nlookup and parent.nlookup and self._invalidations:
+            self._invalidations.send_nowait((self.ino_of(parent), name))
+
+    async def run_invalidations(self) -> None:
+        """Send entry invalidations from a worker thread.
+
+        The kernel takes the parent directory's lock for an invalidation; a request we have
+        not answered yet may hold it, so the trio thread must never block on it.
+        """
+        send, receive = trio.open_memory_channel[tuple[int, str]](1024)
+        self._invalidations = send
+        async with receive:
+            async for parent_ino, name in receive:
+                encoded = name.encode()
+                await trio.to_thread.run_sync(
+                    lib.fuse_lowlevel_notify_inval_entry, self.session, parent_ino, encoded,
+                    len(encoded), abandon_on_cancel=True)
+
+    # ---- waiting requests ----------------------------------------------------------------
+
+    def defer(self, req: Any, attempt: Callable[[], Any], blocked: WouldBlock,
+              reply: Callable[[Any, Any], None]) -> None:
+        """Finish `req` later: sleep on the wait queue, retry, reply; EINTR on interrupt."""
+        pending = PendingRequest(req)
+        lib.fuse_req_interrupt_func(req, lib.py_interrupt, pending.handle)
+        if pending.interrupted:
+            lib.fuse_reply_err(req, errno.EINTR)
+            return
+        self.nursery.start_soon(self._wait_and_retry, pending, attempt, blocked, reply)
+
+    async def _wait_and_retry(self, pending: PendingRequest, attempt: Callable[[], Any],
+                              blocked: WouldBlock, reply: Callable[[Any, Any], None]) -> None:
+        req = pending.req
+        with pending.scope:
+            while True:
+                deadline = (trio.current_time() + blocked.timeout
+                            if blocked.timeout is not None else float("inf"))
+                with trio.move_on_at(deadline):
+                    await blocked.queue.sleep()
+                    try:
+                        result = attempt()
+                    except WouldBlock as again:
+                        blocked = again
+                        continue
+                    except OSError as exc:
+                        lib.fuse_reply_err(req, exc.errno or errno.EIO)
+                        return
+                    except Exception:
+                        log.exception("deferred request failed")
+                        lib.fuse_reply_err(req, errno.EIO)
+                        return
+                    reply(req, result)
+                    return
+                lib.fuse_reply_err(req, blocked.timeout_errno)
+                return
+        if pending.interrupted:
+            lib.fuse_reply_err(req, errno.EINTR)
+        # otherwise the session is going away; the kernel aborts the request itself
+
+    # ---- operations ----------------------------------------------------------------------
+
+    def init(self, conn: Any) -> None:
+        conn.want &= ~(lib.FUSE_CAP_SPLICE_READ | lib.FUSE_CAP_SPLICE_WRITE |
+                       lib.FUSE_CAP_SPLICE_MOVE | lib.FUSE_CAP_AUTO_INVAL_DATA)
+
+    def lookup(self, req: Any, parent: int, name: bytes) -> None:
+        directory = self.node(parent)
+        if not isinstance(directory, Directory):
+            raise FsError(errno.ENOTDIR)
+        child = directory.children.get(name.decode("utf-8", "surrogateescape"))
+        if child is None:
+            raise FsError(errno.ENOENT)
+        self._reply_entry(req, child)
+
+    def forget(self, req: Any, ino: int, nlookup: int) -> None:
+        node = self.inodes.get(ino)
+        if node is None or ino == ROOT_ID:
+            return
+        node.nlookup -= nlookup
+        if node.nlookup <= 0:
+            node.nlookup = 0
+            del self.inodes[ino]
+
+    def getattr(self, req: Any, ino: int) -> None:
+        self._reply_attr(req, self.node(ino))
+
+    def setattr(self, req: Any, ino: int, to_set: int) -> None:
+        """Only truncation is meaningful (`echo start > state` opens with O_TRUNC)."""
+        node = self.node(ino)
+        if to_set & ~lib.FUSE_SET_ATTR_SIZE:
+            raise FsError(errno.EPERM)
+        if not isinstance(node, (Attribute, DeviceFile)):
+            raise FsError(errno.EISDIR if isinstance(node, Directory) else errno.EINVAL)
+        self._reply_attr(req, node)
+
+    def readlink(self, req: Any, ino: int) -> None:
+        node = self.node(ino)
+        if not isinstance(node, Symlink):
+            raise FsError(errno.EINVAL)
+        lib.fuse_reply_readlink(req, node.target.encode())
+
+    def open(self, req: Any, ino: int, fi: Any) -> None:
+        node = self.node(ino)
+        if isinstance(node, Directory):
+            raise FsError(errno.EISDIR)
+        if isinstance(node, Attribute):
+            lib.rpe_reply_open(req, fi, self._new_fh(AttributeHandle(node, fi.flags)), 1)
+            return
+        if not isinstance(node, DeviceFile):
+            raise FsError(errno.ENXIO)
+        ctx = lib.fuse_req_ctx(req)
+        file = OpenFile(node, fi.flags, uid=ctx.uid, pid=ctx.pid)
+        node.fops.open(file)
+        lib.rpe_reply_open(req, fi, self._new_fh(file), 1)
+
+    def read(self, req: Any, size: int, offset: int, fi: Any) -> None:
+        handle = self.handles.get(fi.fh)
+        if isinstance(handle, AttributeHandle):
+            lib.fuse_reply_buf(req, handle.content[offset:offset + size],
+                               max(0, min(size, len(handle.content) - offset)))
+            return
+        if not isinstance(handle, OpenFile):
+            raise FsError(errno.EBADF)
+        flags = fi.flags
+        fops = handle.node.fops
+
+        def attempt() -> bytes:
+            return fops.read(handle, size, flags)
+
+        try:
+            data = attempt()
+        except WouldBlock as blocked:
+            self.defer(req, attempt, blocked, _reply_data)
+            return
+        lib.fuse_reply_buf(req, data, len(data))
+
+    def write(self, req: Any, data: bytes, offset: int, fi: Any) -> None:
+        handle = self.handles.get(fi.fh)
+        if isinstance(handle, AttributeHandle):
+            store = handle.node.store
+            if store is None:
+                raise FsError(errno.EACCES)
+            store(data)
+            lib.fuse_reply_write(req, len(data))
+            return
+        if not isinstance(handle, OpenFile):
+            raise FsError(errno.EBADF)
+        flags = fi.flags
+        fops = handle.node.fops
+
+        def attempt() -> int:
+            return fops.write(handle, data, flags)
+
+        try:
+            count = attempt()
+        except WouldBlock as blocked:
+            self.defer(req, attempt, blocked, _reply_written)
+            return
+        lib.fuse_reply_write(req, count)
+
+    def flush(self, req: Any) -> None:
+        lib.fuse_reply_err(req, 0)
+
+    def release(self, req: Any, fi: Any) -> None:
+        handle = self.handles.pop(fi.fh, None)
+        ph = self.poll_handles.pop(fi.fh, None)
+        if ph is not None:
+            lib.fuse_pollhandle_destroy(ph)
+        if isinstance(handle, OpenFile):
+            handle.released = True
+            try:
+                handle.node.fops.release(handle)
+            except Exception:
+                log.exception("release of %s failed", handle.node.path())
+        lib.fuse_reply_err(req, 0)
+
+    def opendir(self, req: Any, ino: int, fi: Any) -> None:
+        node = self.node(ino)
+        if not isinstance(node, Directory):
+            raise FsError(errno.ENOTDIR)
+        lib.rpe_reply_open(req, fi, self._new_fh(DirHandle(node)), 0)
+
+    def readdir(self, req: Any, size: int, offset: int, fi: Any) -> None:
+        handle = self.handles.get(fi.fh)
+        if not isinstance(handle, DirHandle):
+            raise FsError(errno.EBADF)
+        buf = ffi.new("char[]", size)
+        used = 0
+        for index in range(offset, len(handle.entries)):
+            name, node = handle.entries[index]
+            entry = lib.rpe_add_direntry(req, buf + used, size - used, name.encode(),
+                                         self.ino_of(node), node.mode, index + 1)
+            if used + entry > size:
+                break
+            used += entry
+        lib.fuse_reply_buf(req, buf, used)
+
+    def releasedir(self, req: Any, fi: Any) -> None:
+        self.handles.pop(fi.fh, None)
+        lib.fuse_reply_err(req, 0)
+
+    def ioctl(self, req: Any, ino: int, cmd: int, arg: int, fi: Any, flags: int,
+              in_data: bytes, out_size: int) -> None:
+        handle = self.handles.get(fi.fh)
+        if flags & lib.FUSE_IOCTL_DIR or not isinstance(handle, OpenFile):
+            raise FsError(errno.ENOTTY)
+        result, out = handle.node.fops.ioctl(handle, cmd, arg, in_data)
+        out = out[:out_size]
+        lib.fuse_reply_ioctl(req, result, out if out else ffi.NULL, len(out))
+
+    def poll(self, req: Any, fi: Any, ph: Any) -> None:
+        fh = fi.fh
+        handle = self.handles.get(fh)
+        if not isinstance(handle, OpenFile):
+            if ph != ffi.NULL:
+                lib.fuse_pollhandle_destroy(ph)
+            raise FsError(errno.EBADF)
+        table = PollTable()
+        mask = handle.node.fops.poll(handle, table)
+        if ph != ffi.NULL:
+            old = self.poll_handles.pop(fh, None)
+            if old is not None:
+                lib.fuse_pollhandle_destroy(old)
+            if table.queues:
+                self.poll_handles[fh] = ph
+                notify = self._poll_notifier(fh, ph)
+                for queue in table.queues:
+                    queue.add_poller(fh, notify)
+            else:
+                lib.fuse_pollhandle_destroy(ph)
+        lib.fuse_reply_poll(req, mask)
+
+    def _poll_notifier(self, fh: int, ph: Any) -> Callable[[], None]:
+        def notify() -> None:
+            if self.poll_handles.get(fh) is ph:
+                del self.poll_handles[fh]
+                lib.fuse_lowlevel_notify_poll(ph)
+                lib.fuse_pollhandle_destroy(ph)
+        return notify
+
+
+def _reply_data(req: Any, data: bytes) -> None:
+    lib.fuse_reply_buf(req, data, len(data))
+
+
+def _reply_written(req: Any, count: int) -> None:
+    lib.fuse_reply_write(req, count)
+
+
+# ---- the C entry points: recover the Operations object and dispatch ------------------------
+
+def _ops(req: Any) -> Operations:
+    return ffi.from_handle(lib.fuse_req_userdata(req))
+
+
+def _fail(req: Any, exc: BaseException) -> None:
+    if isinstance(exc, OSError) and exc.errno:
+        lib.fuse_reply_err(req, exc.errno)
+    else:
+        log.exception("FUSE operation failed", exc_info=exc)
+        lib.fuse_reply_err(req, errno.EIO)
+
+
+@ffi.def_extern()
+def py_init(userdata: Any, conn: Any) -> None:
+    ffi.from_handle(userdata).init(conn)
+
+
+@ffi.def_extern()
+def py_lookup(req: Any, parent: int, name: Any) -> None:
+    try:
+        _ops(req).lookup(req, parent, ffi.string(name))
+    except BaseException as exc:
+        _fail(req, exc)
+
+
+@ffi.def_extern()
+def py_forget(req: Any, ino: int, nlookup: int) -> None:
+    try:
+        _ops(req).forget(req, ino, nlookup)
+    except BaseException:
+        log.exception("forget failed")
+
+
+@ffi.def_extern()
+def py_getattr(req: Any, ino: int, fi: Any) -> None:
+    try:
+        _ops(req).getattr(req, ino)
+    except BaseException as exc:
+        _fail(req, exc)
+
+
+@ffi.def_extern()
+def py_setattr(req: Any, ino: int, attr: Any, to_set: int, fi: Any) -> None:
+    try:
+        _ops(req).setattr(req, ino, to_set)
+    except BaseException as exc:
+        _fail(req, exc)
+
+
+@ffi.def_extern()
+def py_readlink(req: Any, ino: int) -> None:
+    try:
+        _ops(req).readlink(req, ino)
+    except BaseException as exc:
+        _fail(req, exc)
+
+
+@ffi.def_extern()
+def py_open(req: Any, ino: int, fi: Any) -> None:
+    try:
+        _ops(req).open(req, ino, fi)
+    except BaseException as exc:
+        _fail(req, exc)
+
+
+@ffi.def_extern()
+def py_read(req: Any, ino: int, size: int, off: int, fi: Any) -> None:
+    try:
+        _ops(req).read(req, size, off, fi)
+    except BaseException as exc:
+        _fail(req, exc)
+
+
+@ffi.def_extern()
+def py_write(req: Any, ino: int, buf: Any, size: int, off: int, fi: Any) -> None:
+    try:
+        _ops(req).write(req, ffi.unpack(buf, size), off, fi)
+    except BaseException as exc:
+        _fail(req, exc)
+
+
+@ffi.def_extern()
+def py_flush(req: Any, ino: int, fi: Any) -> None:
+    try:
+        _ops(req).flush(req)
+    except BaseException as exc:
+        _fail(req, exc)
+
+
+@ffi.def_extern()
+def py_release(req: Any, ino: int, fi: Any) -> None:
+    try:
+        _ops(req).release(req, fi)
+    except BaseException as exc:
+        _fail(req, exc)
+
+
+@ffi.def_extern()
+def py_opendir(req: Any, ino: int, fi: Any) -> None:
+    try:
+        _ops(req).opendir(req, ino, fi)
+    except BaseException as exc:
+        _fail(req, exc)
+
+
+@ffi.def_extern()
+def py_readdir(req: Any, ino: int, size: int, off: int, fi: Any) -> None:
+    try:
+        _ops(req).readdir(req, size, off, fi)
+    except BaseException as exc:
+        _fail(req, exc)
+
+
+@ffi.def_extern()
+def py_releasedir(req: Any, ino: int, fi: Any) -> None:
+    try:
+        _ops(req).releasedir(req, fi)
+    except BaseException as exc:
+        _fail(req, exc)
+
+
+@ffi.def_extern()
+def py_statfs(req: Any, ino: int) -> None:
+    lib.rpe_reply_statfs(req)
+
+
+@ffi.def_extern()
+def py_access(req: Any, ino: int, mask: int) -> None:
+    # default_permissions makes the kernel check modes; existence is all that is left.
+    try:
+        _ops(req).node(ino)
+        lib.fuse_reply_err(req, 0)
+    except BaseException as exc:
+        _fail(req, exc)
+
+
+@ffi.def_extern()
+def py_ioctl(req: Any, ino: int, cmd: int, arg: Any, fi: Any, flags: int, in_buf: Any,
+             in_bufsz: int, out_bufsz: int) -> None:
+    try:
+        data = ffi.unpack(ffi.cast("char *", in_buf), in_bufsz) if in_bufsz else b""
+        _ops(req).ioctl(req, ino, cmd, int(ffi.cast("uintptr_t", arg)), fi, flags, data,
+                        out_bufsz)
+    except BaseException as exc:
+        _fail(req, exc)
+
+
+@ffi.def_extern()
+def py_poll(req: Any, ino: int, fi: Any, ph: Any) -> None:
+    try:
+        _ops(req).poll(req, fi, ph)
+    except BaseException as exc:
+        _fail(req, exc)
+
+
+@ffi.def_extern()
+def py_interrupt(req: Any, data: Any) -> None:
+    ffi.from_handle(data).interrupt()

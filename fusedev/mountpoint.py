@@ -1,0 +1,75 @@
+"""Mount point housekeeping: find and clear a mount left behind by a killed daemon.
+
+A FUSE daemon killed with SIGKILL leaves its mount in place; every access then fails with
+ENOTCONN. The next mount on the same directory detects that and detaches it first, so users
+never have to run `fusermount3 -u` by hand.
+"""
+from __future__ import annotations
+
+import ctypes
+import errno
+import logging
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+MNT_DETACH = 2
+
+
+def fuse_mounts() -> dict[str, str]:
+    """Mount points of FUSE filesystems in this mount namespace → their fstype."""
+    mounts: dict[str, str] = {}
+    with open("/proc/self/mountinfo", encoding="utf-8") as info:
+        for line in info:
+            fields = line.split()
+            sep = fields.index("-")
+            fstype = fields[sep + 1]
+            if fstype.startswith("fuse"):
+                mounts[_unescape(fields[4])] = fstype
+    return mounts
+
+
+def _unescape(field: str) -> str:
+    return field.encode().decode("unicode_escape").encode("latin-1").decode()
+
+
+def is_stale(path: Path) -> bool:
+    """True when `path` is a mount whose daemon is gone (the kernel answers ENOTCONN)."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ENOTCONN
+    return False
+
+
+def detach(path: Path) -> None:
+    """Lazily unmount `path`: umount2(MNT_DETACH) as root, else fusermount3 -uz."""
+    if os.geteuid() == 0:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.umount2(os.fsencode(path), MNT_DETACH) == 0:
+            return
+        err = ctypes.get_errno()
+        if err != errno.EPERM:
+            raise OSError(err, f"umount {path}: {os.strerror(err)}")
+    tool = shutil.which("fusermount3") or shutil.which("fusermount")
+    if tool is None:
+        raise OSError(errno.ENOENT, "fusermount3 not found (apt-get install fuse3)")
+    result = subprocess.run([tool, "-uz", str(path)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise OSError(errno.EIO, f"{tool} -uz {path}: {result.stderr.strip()}")
+
+
+def prepare(path: Path) -> None:
+    """Make `path` ready to mount on: clear a stale mount, refuse a live one."""
+    path = Path(path)
+    if is_stale(path):
+        log.warning("%s: clearing a mount left by a daemon that is gone", path)
+        detach(path)
+    real = os.path.realpath(path)
+    if real in fuse_mounts():
+        raise OSError(errno.EBUSY, f"{path} is already served by a running FUSE daemon")
+    if not path.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"mount point {path} is not a directory")

@@ -1,0 +1,184 @@
+"""The in-memory tree the FUSE engine serves: directories, attribute files, symlinks, devices.
+
+Modelled on sysfs and devtmpfs rather than on a disk filesystem: attribute files compute
+their content when opened and may take writes through a callback; symlinks are stored as the
+relative text the kernel would create; device files carry a `FileOperations` object.
+
+Caching: a node that can disappear at run time (a device, a channel directory) is *volatile*
+and is served with a zero cache timeout, so the kernel asks again on every path walk and
+removal is visible at once. Stable skeleton nodes get a long timeout; if one is removed anyway,
+the engine invalidates the kernel's entry.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import stat
+import time
+from typing import Callable, Iterator
+
+from fusedev.fileops import FileOperations
+
+log = logging.getLogger(__name__)
+
+STABLE_TIMEOUT = 3600.0
+ATTRIBUTE_SIZE = 4096  # what sysfs reports for every attribute file
+
+_inode_numbers = itertools.count(2)  # 1 is FUSE_ROOT_ID
+
+ShowFn = Callable[[], "str | bytes"]
+StoreFn = Callable[[bytes], None]
+
+
+class Node:
+    """Common part of every node: identity, ownership, mode and place in the tree."""
+
+    __slots__ = ("ino", "mode", "uid", "gid", "parent", "name", "timeout", "mtime", "nlookup")
+
+    def __init__(self, mode: int, *, uid: int = 0, gid: int = 0, volatile: bool = False) -> None:
+        self.ino = next(_inode_numbers)
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.parent: Directory | None = None
+        self.name = ""
+        self.timeout = 0.0 if volatile else STABLE_TIMEOUT
+        self.mtime = int(time.time())
+        self.nlookup = 0
+
+    @property
+    def size(self) -> int:
+        return 0
+
+    def path(self) -> str:
+        """Path from the root of the tree, for messages and tests."""
+        parts: list[str] = []
+        node: Node | None = self
+        while node is not None and node.parent is not None:
+            parts.append(node.name)
+            node = node.parent
+        return "/" + "/".join(reversed(parts))
+
+
+class Directory(Node):
+    """A directory; children keep insertion order, as readdir of sysfs does."""
+
+    __slots__ = ("children", "listener")
+
+    def __init__(self, mode: int = 0o755, **kw) -> None:
+        super().__init__(stat.S_IFDIR | mode, **kw)
+        self.children: dict[str, Node] = {}
+        self.listener: Callable[[Directory, str, Node], None] | None = None
+
+    def add(self, name: str, node: Node) -> Node:
+        if name in self.children:
+            raise FileExistsError(f"{self.path()}/{name} exists")
+        node.parent = self
+        node.name = name
+        self.children[name] = node
+        return node
+
+    def mkdir(self, name: str, mode: int = 0o755, **kw) -> Directory:
+        return self.add(name, Directory(mode, **kw))  # type: ignore[return-value]
+
+    def makedirs(self, path: str, **kw) -> Directory:
+        """Walk `a/b/c`, creating what is missing (the missing ones get `kw`)."""
+        node = self
+        for part in filter(None, path.split("/")):
+            child = node.children.get(part)
+            node = child if isinstance(child, Directory) else node.mkdir(part, **kw)
+        return node
+
+    def attribute(self, name: str, show: ShowFn | None = None, store: StoreFn | None = None,
+                  mode: int | None = None, **kw) -> Attribute:
+        if mode is None:
+            mode = (0o444 if show else 0) | (0o200 if store else 0)
+        return self.add(name, Attribute(show, store, mode, **kw))  # type: ignore[return-value]
+
+    def symlink(self, name: str, target: str, **kw) -> Symlink:
+        return self.add(name, Symlink(target, **kw))  # type: ignore[return-value]
+
+    def device(self, name: str, fops: FileOperations, mode: int = 0o600, **kw) -> DeviceFile:
+        return self.add(name, DeviceFile(fops, mode, **kw))  # type: ignore[return-value]
+
+    def remove(self, name: str) -> Node:
+        """Detach a child (and so its whole subtree) and tell the engine."""
+        node = self.children.pop(name)
+        node.parent = None
+        root = self.root()
+        if root.listener is not None:
+            root.listener(self, name, node)
+        return node
+
+    def discard(self, name: str) -> None:
+        if name in self.children:
+            self.remove(name)
+
+    def root(self) -> Directory:
+        node = self
+        while node.parent is not None:
+            node = node.parent
+        return node
+
+    def lookup(self, path: str) -> Node:
+        """Resolve a relative path without following symlinks (KeyError if absent)."""
+        node: Node = self
+        for part in filter(None, path.split("/")):
+            if not isinstance(node, Directory):
+                raise KeyError(path)
+            node = node.children[part]
+        return node
+
+    def walk(self) -> Iterator[Node]:
+        for child in self.children.values():
+            yield child
+            if isinstance(child, Directory):
+                yield from child.walk()
+
+
+class Attribute(Node):
+    """A sysfs-style attribute: text computed at open, writes handed to `store`."""
+
+    __slots__ = ("show", "store")
+
+    def __init__(self, show: ShowFn | None, store: StoreFn | None, mode: int, **kw) -> None:
+        super().__init__(stat.S_IFREG | mode, **kw)
+        self.show = show
+        self.store = store
+
+    @property
+    def size(self) -> int:
+        return ATTRIBUTE_SIZE
+
+    def render(self) -> bytes:
+        if self.show is None:
+            return b""
+        text = self.show()
+        return text.encode() if isinstance(text, str) else text
+
+
+class Symlink(Node):
+    """A symlink whose target is kept exactly as given (relative, as the kernel makes them)."""
+
+    __slots__ = ("target",)
+
+    def __init__(self, target: str, **kw) -> None:
+        super().__init__(stat.S_IFLNK | 0o777, **kw)
+        self.target = target
+
+    @property
+    def size(self) -> int:
+        return len(self.target.encode())
+
+
+class DeviceFile(Node):
+    """A device node. A regular file under FUSE (see README), driven by `fops`."""
+
+    __slots__ = ("fops", "private")
+
+    def __init__(self, fops: FileOperations, mode: int = 0o600, private: object = None,
+                 **kw) -> None:
+        kw.setdefault("volatile", True)
+        super().__init__(stat.S_IFREG | mode, **kw)
+        self.fops = fops
+        self.private = private
