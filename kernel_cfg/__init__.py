@@ -5,12 +5,16 @@ Data and small pure functions only; imports nothing from the other rpmsg-emu pac
 
 from .board import (Board, BoardError, CoreConfig, board_from_dict, builtin_board,
                     default_board, list_builtin_boards, load_board)
+from .kconfig_check import (Finding, Report, RunningConfig, Severity, check_rpmsg_char,
+                            parse_config, read_running_config)
 from .kernel_profile import DEFAULT_PROFILE, PROFILES, KernelProfile, profile_by_name
 from .soc import RPROC_ID_NAMES, SOCS, RemoteProc, Soc, rproc_id_from_name, soc_by_family
 
 __all__ = [
     "Board", "BoardError", "CoreConfig", "board_from_dict", "builtin_board", "default_board",
     "list_builtin_boards", "load_board",
+    "Finding", "Report", "RunningConfig", "Severity", "check_rpmsg_char", "parse_config",
+    "read_running_config",
     "DEFAULT_PROFILE", "PROFILES", "KernelProfile", "profile_by_name",
     "RPROC_ID_NAMES", "SOCS", "RemoteProc", "Soc", "rproc_id_from_name", "soc_by_family",
 ]
