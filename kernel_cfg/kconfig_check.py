@@ -286,7 +286,7 @@ class _Checker:
         cores: dict[str, list[str]] = {}
         for rp in (soc.rprocs if soc else ()):
             cores.setdefault(_RPROC_DRIVERS[rp.kind], []).append(rp.id_name)
-        drivers = list(cores) if soc else sorted(set(_RPROC_DRIVERS.values()))
+        drivers = sorted(cores) if soc else sorted(set(_RPROC_DRIVERS.values()))
         any_on = any(self.on(d) for d in drivers)
         where = f" on {soc.family}" if soc else ""
         for driver in drivers:

@@ -1,0 +1,156 @@
+"""Board files: the examples load, and every mistake is named with file, key and what is allowed."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kernel_cfg.board import (Board, BoardError, CoreConfig, board_from_dict, builtin_board,
+                              default_board, list_builtin_boards, load_board)
+from kernel_cfg.kernel_profile import PROFILES
+from kernel_cfg.soc import SOCS
+
+
+def test_default_board():
+    b = default_board()
+    assert b.soc is SOCS["AM62X"] and b.profile is PROFILES["ti-6.x"]
+    assert b.cores == {9: CoreConfig(9), 15: CoreConfig(15)}
+    assert all(c.firmware == "echo" and c.autostart for c in b.cores.values())
+    assert (b.dev_uid, b.dev_gid, b.dev_mode) == (0, 0, 0o600)
+    assert [rp.device for rp in b.rprocs()] == ["5000000.m4fss", "78000000.r5f"]
+
+
+def test_builtin_boards_load():
+    assert list_builtin_boards() == ["am62x", "am64x", "j721e"]
+    am62 = builtin_board("am62x")
+    assert am62.cores == default_board().cores and am62.soc is SOCS["AM62X"]
+    am64 = builtin_board("am64x")
+    assert sorted(am64.cores) == [2, 3, 4, 5, 9] and not am64.cores[9].autostart
+    j7 = builtin_board("j721e")
+    assert sorted(j7.cores) == [2, 3, 6, 7] and j7.cores[7].num_bufs == 128
+    for name in list_builtin_boards():
+        assert isinstance(builtin_board(name), Board)
+
+
+def test_unknown_builtin_board():
+    with pytest.raises(BoardError, match="available: am62x, am64x, j721e"):
+        builtin_board("am62y")
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "my.toml"
+    path.write_text(text)
+    return path
+
+
+def test_full_file(tmp_path):
+    path = write(tmp_path, """
+        soc = "am62x"
+        profile = "pre-6.1"
+        firmware_dirs = ["fw", "/opt/fw", "~/fw"]
+        [dev]
+        uid = 1000
+        gid = 1000
+        mode = 0o660
+        [cores.9]
+        firmware = "vendor/my-fw.elf"
+        autostart = false
+        num_bufs = 64
+        buf_size = 1024
+        [cores.9.config]
+        delay_ms = 5
+    """)
+    b = load_board(path)
+    assert b.name == "my"  # the file name when no name key
+    assert b.profile is PROFILES["pre-6.1"]
+    assert b.cores == {9: CoreConfig(9, "vendor/my-fw.elf", False, 64, 1024, {"delay_ms": 5})}
+    assert (b.dev_uid, b.dev_gid, b.dev_mode) == (1000, 1000, 0o660)
+    assert b.firmware_dirs == [(tmp_path / "fw").resolve(), Path("/opt/fw"),
+                               Path("~/fw").expanduser()]
+
+
+def test_defaults_from_dict(tmp_path):
+    b = board_from_dict({"soc": "J784S4", "cores": {"R5F_MAIN2_1": {}}}, tmp_path)
+    assert b.name == "j784s4" and b.profile is PROFILES["ti-6.x"]
+    assert b.cores == {12: CoreConfig(12)}
+    assert b.firmware_dirs == []
+
+
+@pytest.mark.parametrize("mode, expected", [("0600", 0o600), ("644", 0o644), ("0o640", 0o640),
+                                            (0o666, 0o666)])
+def test_mode_forms(tmp_path, mode, expected):
+    assert board_from_dict({"soc": "AM62X", "dev": {"mode": mode}, "cores": {"9": {}}},
+                           tmp_path).dev_mode == expected
+
+
+ERRORS = [
+    ('soc = "AM62Y"\n[cores.9]',
+     "soc", "unknown SoC 'AM62Y'; allowed: AM65X, J721E, J7200, AM64X, J721S2, AM62X, J784S4, "
+     "AM62AX, AM62PX, J722S"),
+    ('[cores.9]', "soc", "required string"),
+    ('soc = "AM62X"\nprofile = "ti-5.x"\n[cores.9]',
+     "profile", "unknown kernel profile 'ti-5.x'; allowed: ti-6.x, pre-6.1, mainline"),
+    ('soc = "AM62X"\n[cores.2]',
+     "cores.2", "rproc id 2 (R5F_MAIN0_0) is not valid on AM62X; allowed: 9 (M4F_MCU0_0), "
+     "15 (R5F_WKUP0_0)"),
+    ('soc = "AM62X"\n[cores.R5F_MCU0_0]',
+     "cores.R5F_MCU0_0", "rproc id 0 (R5F_MCU0_0) is not valid on AM62X"),
+    ('soc = "AM62X"\n[cores.M4F]', "cores.M4F", "'M4F' is not valid on AM62X"),
+    ('soc = "AM62X"\n[cores.16]', "cores.16", "'16' is not valid on AM62X"),
+    ('soc = "AM62X"\n[cores.9]\n[cores.M4F_MCU0_0]', "cores.M4F_MCU0_0", "configured twice"),
+    ('soc = "AM62X"', "cores", "at least one [cores.<id>] table is required"),
+    ('soc = "AM62X"\ncores = 9', "cores", "must be a table"),
+    ('soc = "AM62X"\ncores = {9 = 1}', "cores.9", "must be a table"),
+    ('soc = "AM62X"\n[cores.9]\nbuf_size = 500', "cores.9.buf_size",
+     "500 is not allowed; a power of two from 32 to 65536"),
+    ('soc = "AM62X"\n[cores.9]\nbuf_size = 16', "cores.9.buf_size", "16 is not allowed"),
+    ('soc = "AM62X"\n[cores.9]\nbuf_size = "512"', "cores.9.buf_size", "must be an integer"),
+    ('soc = "AM62X"\n[cores.9]\nnum_bufs = 512', "cores.9.num_bufs",
+     "512 is not allowed; a power of two from 1 to 256"),
+    ('soc = "AM62X"\n[cores.9]\nnum_bufs = 0', "cores.9.num_bufs", "0 is not allowed"),
+    ('soc = "AM62X"\n[cores.9]\nnum_bufs = 100', "cores.9.num_bufs", "100 is not allowed"),
+    ('soc = "AM62X"\n[cores.9]\nautostart = "yes"', "cores.9.autostart", "must be true or false"),
+    ('soc = "AM62X"\n[cores.9]\nfirmware = ""', "cores.9.firmware", "firmware name is empty"),
+    ('soc = "AM62X"\n[cores.9]\nfirmware = "../../etc/passwd"', "cores.9.firmware",
+     "must be relative and must not contain '..'"),
+    ('soc = "AM62X"\n[cores.9]\nfirmware = "/lib/firmware/x"', "cores.9.firmware",
+     "must be relative"),
+    ('soc = "AM62X"\n[cores.9]\nfirmwre = "echo"', "cores.9.firmwre",
+     "unknown key; allowed: autostart, buf_size, config, firmware, num_bufs"),
+    ('soc = "AM62X"\nboard = "x"\n[cores.9]', "board", "unknown key; allowed:"),
+    ('soc = "AM62X"\n[dev]\nmode = "rw-------"\n[cores.9]', "dev.mode",
+     "'rw-------' is not a permission mode"),
+    ('soc = "AM62X"\n[dev]\nmode = 0o4755\n[cores.9]', "dev.mode", "is not a permission mode"),
+    ('soc = "AM62X"\n[dev]\nmode = "0800"\n[cores.9]', "dev.mode", "is not a permission mode"),
+    ('soc = "AM62X"\n[dev]\nuid = -1\n[cores.9]', "dev.uid", "a numeric id"),
+    ('soc = "AM62X"\n[dev]\ngid = "root"\n[cores.9]', "dev.gid", "a numeric id"),
+    ('soc = "AM62X"\n[dev]\nowner = 0\n[cores.9]', "dev.owner", "allowed: gid, mode, uid"),
+    ('soc = "AM62X"\nfirmware_dirs = "fw"\n[cores.9]', "firmware_dirs", "must be an array"),
+    ('soc = "AM62X"\nfirmware_dirs = ["a", ""]\n[cores.9]', "firmware_dirs[1]",
+     "non-empty path string"),
+]
+
+
+@pytest.mark.parametrize("text, key, message", ERRORS)
+def test_errors_name_file_key_and_allowed(tmp_path, text, key, message):
+    path = write(tmp_path, text + "\n")
+    with pytest.raises(BoardError) as info:
+        load_board(path)
+    err = info.value
+    assert (err.source, err.key) == (str(path), key)
+    assert message in err.message
+    assert str(err).startswith(f"{path}: {key}: ")
+    assert isinstance(err, ValueError)
+
+
+def test_bad_toml_and_missing_file(tmp_path):
+    path = write(tmp_path, "soc = AM62X\n")
+    with pytest.raises(BoardError, match=re.escape(f"{path}: not valid TOML")):
+        load_board(path)
+    with pytest.raises(BoardError, match="cannot read board file"):
+        load_board(tmp_path / "none.toml")
+
+
+def test_from_dict_names_its_source(tmp_path):
+    with pytest.raises(BoardError, match=r"^<board>: soc: "):
+        board_from_dict({}, tmp_path)
