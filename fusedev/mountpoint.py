@@ -37,9 +37,12 @@ def _unescape(field: str) -> str:
 
 
 def is_stale(path: Path) -> bool:
-    """True when `path` is a mount whose daemon is gone (the kernel answers ENOTCONN)."""
+    """True when `path` is a mount whose daemon is gone (the kernel answers ENOTCONN).
+
+    statfs is never answered from the kernel's cache, unlike stat, so it reaches the daemon.
+    """
     try:
-        os.stat(path)
+        os.statvfs(path)
     except OSError as exc:
         return exc.errno == errno.ENOTCONN
     return False
