@@ -1,0 +1,110 @@
+"""The remote core's end of the rpmsg link: its mailbox ISR, taking messages Linux posted and
+filling the buffers Linux lent it. Only the shared memory and the two mailboxes are touched.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+
+from .mailbox import Mailbox
+from .rpmsg_header import RPMSG_HDR, RPMSG_HDR_SIZE
+from .shared_memory import VRING_HOST_TO_REMOTE, VRING_REMOTE_TO_HOST, SharedMemory
+
+log = logging.getLogger(__name__)
+
+
+class DeviceTransport:
+    def __init__(
+        self, shm: SharedMemory, from_host: Mailbox, to_host: Mailbox, irq_latency: float = 0.0
+    ) -> None:
+        self.mtu = shm.buf_size - RPMSG_HDR_SIZE
+        self._shm = shm
+        self._mem = shm.mem
+        self._inbound = shm.vrings[VRING_HOST_TO_REMOTE]
+        self._outbound = shm.vrings[VRING_REMOTE_TO_HOST]
+        self._from_host = from_host
+        self._to_host = to_host
+        self._irq_latency = irq_latency
+        self._in_last_avail = 0
+        self._out_last_avail = 0
+        self._rx_kicked = False
+        self._rx_waiter = trio.lowlevel.ParkingLot()
+        self._buffer_waiters = trio.lowlevel.ParkingLot()
+
+    async def run_isr(self) -> None:
+        """The core's mailbox interrupt: wake the RX loop or the senders waiting for buffers."""
+        while True:
+            vring = await self._from_host.receive()
+            if self._irq_latency:
+                await trio.sleep(self._irq_latency)
+            if vring == VRING_HOST_TO_REMOTE:
+                self._rx_kicked = True
+                self._rx_waiter.unpark_all()
+            elif vring == VRING_REMOTE_TO_HOST:
+                self._buffer_waiters.unpark_all()
+            else:
+                log.warning("%s: kick for unknown vring %d ignored", self._from_host.name, vring)
+
+    async def wait_rx_kick(self) -> None:
+        """Sleep until Linux kicks the inbound vring (returns at once if it already did)."""
+        while not self._rx_kicked:
+            await self._rx_waiter.park()
+        self._rx_kicked = False
+
+    async def take_received(self) -> list[tuple[int, int, bytes]]:
+        """Copy out every message Linux posted, give the buffers back, notify Linux if it asked.
+
+        Returns [(src, dst, payload)] in ring order; empty when nothing is pending, in which
+        case Linux is asked (avail_event) to kick on its next post.
+        """
+        ring, mem, shm = self._inbound, self._mem, self._shm
+        last = self._in_last_avail
+        avail = ring.avail_idx()
+        if last == avail:
+            ring.avail_event = last
+            return []
+        messages = []
+        notify = False
+        while last != avail:
+            head = ring.avail_entry(last)
+            last = (last + 1) & 0xFFFF
+            addr, length, _flags, _next = ring.desc(head)
+            try:
+                off = shm.offset_of(addr, length)
+                src, dst, _reserved, n, _f = RPMSG_HDR.unpack_from(mem, off)
+                if n > length - RPMSG_HDR_SIZE:
+                    raise ValueError(f"header len {n} exceeds descriptor len {length}")
+            except ValueError as exc:
+                log.warning("dropping malformed buffer %d: %s", head, exc)
+            else:
+                start = off + RPMSG_HDR_SIZE
+                messages.append((src, dst, bytes(mem[start : start + n])))
+            notify |= ring.add_used(head, length)
+        self._in_last_avail = last
+        if notify:
+            await self._kick(VRING_HOST_TO_REMOTE)
+        return messages
+
+    async def send(self, src: int, dst: int, payload: bytes) -> None:
+        """Fill one of Linux's RX buffers; wait while Linux has none posted."""
+        ring = self._outbound
+        while self._out_last_avail == ring.avail_idx():
+            ring.avail_event = self._out_last_avail
+            await self._buffer_waiters.park()
+        head = ring.avail_entry(self._out_last_avail)
+        self._out_last_avail = (self._out_last_avail + 1) & 0xFFFF
+        addr, length, _flags, _next = ring.desc(head)
+        n = len(payload)
+        if RPMSG_HDR_SIZE + n > length:
+            raise ValueError(f"{n}-byte payload does not fit Linux's {length}-byte buffer")
+        off = self._shm.offset_of(addr, length)
+        RPMSG_HDR.pack_into(self._mem, off, src, dst, 0, n, 0)
+        self._mem[off + RPMSG_HDR_SIZE : off + RPMSG_HDR_SIZE + n] = payload
+        if ring.add_used(head, RPMSG_HDR_SIZE + n):
+            await self._kick(VRING_REMOTE_TO_HOST)
+
+    async def _kick(self, vring: int) -> None:
+        if not self._to_host.try_send(vring):
+            await self._to_host.send(vring)

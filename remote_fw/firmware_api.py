@@ -1,0 +1,50 @@
+"""What a firmware author writes against, in the spirit of TI's RPMessage and OpenAMP.
+
+A firmware is a module (or any object) with an `async def main(ctx: FirmwareContext)`. `main`
+may return once its endpoints are set up: callbacks keep running until the core stops.
+An exception escaping `main` or a callback crashes the core, as a fault would on the board.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Protocol
+
+import trio
+
+from .endpoint import Callback, Endpoint, EndpointTable
+from .rpmsg_header import RPMSG_ADDR_ANY, RPMSG_NS_ADDR
+from .trace_buffer import TraceBuffer
+
+ADDR_ANY = RPMSG_ADDR_ANY
+NS_ADDR = RPMSG_NS_ADDR
+
+__all__ = ["ADDR_ANY", "NS_ADDR", "Endpoint", "Firmware", "FirmwareContext"]
+
+
+class Firmware(Protocol):
+    main: Callable[[FirmwareContext], Awaitable[None]]
+
+
+class FirmwareContext:
+    """The core as its firmware sees it."""
+
+    def __init__(
+        self, core_name: str, config: dict[str, Any], endpoints: EndpointTable, trace: TraceBuffer
+    ) -> None:
+        self.core_name = core_name
+        self.config = config
+        self.mtu = endpoints.device.mtu
+        self._endpoints = endpoints
+        self._trace = trace
+
+    def create_endpoint(self, addr: int = ADDR_ANY, callback: Callback | None = None) -> Endpoint:
+        """Open a local address (ADDR_ANY: lowest free ≥ 1024). With `callback(ep, src, data)`
+        messages are handed to it inline; without, read them with `await ep.recv()`."""
+        return self._endpoints.create(addr, callback)
+
+    async def sleep(self, seconds: float) -> None:
+        await trio.sleep(seconds)
+
+    def log(self, message: str) -> None:
+        """Write a line to the core's trace buffer (Linux shows it as debugfs trace0)."""
+        self._trace.write(message)

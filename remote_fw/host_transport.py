@@ -1,0 +1,142 @@
+"""The Linux end of one core's rpmsg link: what virtio_rpmsg_bus does with the vrings and mailbox.
+
+The Linux side calls `send` synchronously from its request handlers, so the hot path is plain
+struct packing into shared memory. `run` is Linux's mailbox ISR + bottom half.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import Callable
+
+import trio
+
+from .errors import PayloadTooLargeError
+from .mailbox import Mailbox
+from .rpmsg_header import RPMSG_HDR, RPMSG_HDR_SIZE
+from .shared_memory import VRING_HOST_TO_REMOTE, VRING_REMOTE_TO_HOST, SharedMemory
+from .vring import VRING_DESC_F_WRITE
+
+log = logging.getLogger(__name__)
+
+
+class HostTransport:
+    on_receive: Callable[[int, int, bytes], None] | None
+    """Called as on_receive(src, dst, payload) for each message from the remote, in order."""
+    on_tx_complete: Callable[[], None] | None
+    """Called when the remote returned TX buffers after a send() found none free."""
+
+    def __init__(self, shm: SharedMemory, to_remote: Mailbox, from_remote: Mailbox) -> None:
+        self.num_bufs = shm.num_bufs
+        self.buf_size = shm.buf_size
+        self.mtu = shm.buf_size - RPMSG_HDR_SIZE
+        self.on_receive = None
+        self.on_tx_complete = None
+        self._shm = shm
+        self._mem = shm.mem
+        self._rx = shm.vrings[VRING_REMOTE_TO_HOST]
+        self._tx = shm.vrings[VRING_HOST_TO_REMOTE]
+        self._to_remote = to_remote
+        self._from_remote = from_remote
+        self._rx_off = [shm.buffer_addr(i) - shm.base for i in range(self.num_bufs)]
+        self._tx_addr = [shm.buffer_addr(self.num_bufs + i) for i in range(self.num_bufs)]
+        self._tx_off = [addr - shm.base for addr in self._tx_addr]
+        self._last_sbuf = 0
+        self._tx_last_used = 0
+        self._rx_last_used = 0
+        self._deferred_kicks: deque[int] = deque()
+        self._kick_forwarder = trio.lowlevel.ParkingLot()
+        # Until a send() finds the ring full, Linux does not want TX-done interrupts.
+        self._tx.used_event = 0xFFFF
+        kick = False
+        for i in range(self.num_bufs):
+            self._rx.set_desc(i, shm.buffer_addr(i), self.buf_size, VRING_DESC_F_WRITE)
+            kick |= self._rx.add_avail(i)
+        if kick:
+            self._kick(VRING_REMOTE_TO_HOST)
+
+    def send(self, src: int, dst: int, payload: bytes) -> bool:
+        """Queue one message to the remote; False when no TX buffer is free (nothing sent)."""
+        n = len(payload)
+        if n > self.mtu:
+            raise PayloadTooLargeError(n, self.mtu)
+        buf = self._get_tx_buf()
+        if buf is None:
+            # virtio_rpmsg_bus enables the TX-done interrupt only when a sender has to wait.
+            self._tx.used_event = self._tx_last_used
+            return False
+        off = self._tx_off[buf]
+        RPMSG_HDR.pack_into(self._mem, off, src, dst, 0, n, 0)
+        self._mem[off + RPMSG_HDR_SIZE : off + RPMSG_HDR_SIZE + n] = payload
+        self._tx.set_desc(buf, self._tx_addr[buf], RPMSG_HDR_SIZE + n)
+        if self._tx.add_avail(buf):
+            self._kick(VRING_HOST_TO_REMOTE)
+        return True
+
+    def _get_tx_buf(self) -> int | None:
+        """First the never-used buffers in order, then those the remote returned (get_a_tx_buf)."""
+        if self._last_sbuf < self.num_bufs:
+            self._last_sbuf += 1
+            return self._last_sbuf - 1
+        if self._tx.used_idx() == self._tx_last_used:
+            return None
+        head, _len = self._tx.used_entry(self._tx_last_used)
+        self._tx_last_used = (self._tx_last_used + 1) & 0xFFFF
+        return head
+
+    def _kick(self, vring: int) -> None:
+        """Notify the remote without blocking; a full mailbox defers the kick, in order."""
+        if self._deferred_kicks or not self._to_remote.try_send(vring):
+            self._deferred_kicks.append(vring)
+            self._kick_forwarder.unpark()
+
+    async def run(self) -> None:
+        """Linux's mailbox ISR for this core; runs until cancelled."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._forward_deferred_kicks)
+            while True:
+                vring = await self._from_remote.receive()
+                if vring == VRING_REMOTE_TO_HOST:
+                    self._drain_rx()
+                elif vring == VRING_HOST_TO_REMOTE:
+                    if self.on_tx_complete is not None:
+                        self.on_tx_complete()
+                else:
+                    log.warning("mailbox: kick for unknown vring %d ignored", vring)
+
+    async def _forward_deferred_kicks(self) -> None:
+        while True:
+            while not self._deferred_kicks:
+                await self._kick_forwarder.park()
+            await self._to_remote.send(self._deferred_kicks[0])
+            self._deferred_kicks.popleft()
+
+    def _drain_rx(self) -> None:
+        """Deliver every used RX buffer in order and post it back (rpmsg_recv_done)."""
+        rx, mem, offsets = self._rx, self._mem, self._rx_off
+        max_len = self.buf_size
+        last = self._rx_last_used
+        used = rx.used_idx()
+        kick = False
+        while last != used:
+            head, length = rx.used_entry(last)
+            last = (last + 1) & 0xFFFF
+            off = offsets[head]
+            src, dst, _reserved, n, _flags = RPMSG_HDR.unpack_from(mem, off)
+            if length > max_len or n > length - RPMSG_HDR_SIZE:
+                log.warning("inbound msg too big: (%d, %d), dropped", length, n)
+            elif self.on_receive is not None:
+                start = off + RPMSG_HDR_SIZE
+                self.on_receive(src, dst, bytes(mem[start : start + n]))
+            kick |= rx.add_avail(head)
+        self._rx_last_used = last
+        rx.used_event = last
+        if kick:
+            self._kick(VRING_REMOTE_TO_HOST)
+
+    def dump(self, vring: int) -> str:
+        """Human-readable dump of vring 0 (remote→Linux) or 1 (Linux→remote)."""
+        if vring not in (VRING_REMOTE_TO_HOST, VRING_HOST_TO_REMOTE):
+            raise ValueError(f"no vring {vring}; there are 0 (remote→Linux) and 1 (Linux→remote)")
+        return self._shm.dump(vring)
