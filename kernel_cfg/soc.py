@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# `enum rproc_id` of include/rproc_id.h (ti-rpmsg-char.md §2); RPROC_ID_MAX (16) is a sentinel.
+# `enum rproc_id` of include/rproc_id.h (ti-rpmsg-char.md §2).
 RPROC_ID_NAMES: dict[int, str] = {
     0: "R5F_MCU0_0",
     1: "R5F_MCU0_1",
@@ -31,7 +31,6 @@ RPROC_ID_NAMES: dict[int, str] = {
     14: "DSP_C71_3",
     15: "R5F_WKUP0_0",
 }
-RPROC_ID_MAX = 16
 
 
 @dataclass(frozen=True)
