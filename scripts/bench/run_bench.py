@@ -1,0 +1,96 @@
+"""Benchmark rpmsg-emu's FUSE engine against its baselines, side by side in one run.
+
+Builds the C floor and client, serves every available target, measures round-trip latency
+(16/64/496-byte messages) and pipelined stream throughput (496-byte messages), once unpinned and
+once with client and daemon pinned to one CPU, then prints a table and writes JSON. Results are
+meant to be read as ratios to the C libfuse3 floor measured in the same run.
+
+Usage: python scripts/bench/run_bench.py [--out bench-results/results.json] [--targets a,b] ...
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from build import build_all
+from measure import Plan, measure_pass
+from report import machine_info, pass_table, write_json
+from targets import Target, default_targets
+
+
+def _ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",")]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("bench-results/results.json"))
+    parser.add_argument("--targets", help="comma-separated target names (default: all)")
+    parser.add_argument("--sizes", type=_ints, default=[16, 64, 496])
+    parser.add_argument("--rounds", type=int, default=10, help="latency rounds per pass")
+    parser.add_argument("--iterations", type=int, default=2500, help="round trips per round")
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--stream-size", type=int, default=496)
+    parser.add_argument("--stream-batch", type=int, default=64,
+                        help="messages written before they are read back (≤ 1024)")
+    parser.add_argument("--stream-seconds", type=float, default=1.0)
+    parser.add_argument("--stream-rounds", type=int, default=4)
+    parser.add_argument("--passes", default="unpinned,pinned")
+    parser.add_argument("--cpu", type=int, default=max(os.sched_getaffinity(0)),
+                        help="the CPU of the pinned pass")
+    return parser.parse_args(argv)
+
+
+def choose_targets(all_targets: list[Target], names: str | None) -> tuple[list[Target], dict[str, str]]:
+    """The targets to run, and the reason each left-out default target was skipped."""
+    wanted = names.split(",") if names else [t.name for t in all_targets]
+    unknown = set(wanted) - {t.name for t in all_targets}
+    if unknown:
+        sys.exit(f"unknown targets: {', '.join(sorted(unknown))}")
+    chosen, skipped = [], {}
+    for target in all_targets:
+        if target.name not in wanted:
+            continue
+        reason = target.unavailable()
+        if reason:
+            skipped[target.name] = reason
+            print(f"skipping {target.name}: {reason}", file=sys.stderr)
+        else:
+            chosen.append(target)
+    return chosen, skipped
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    plan = Plan(args.sizes, args.rounds, args.iterations, args.warmup, args.stream_size,
+                args.stream_batch, args.stream_seconds, args.stream_rounds)
+    with tempfile.TemporaryDirectory(prefix="rpmsg-emu-bench-") as tmp:
+        workdir = Path(tmp)
+        c_daemon, exe = build_all(workdir / "build")
+        targets, skipped = choose_targets(default_targets(c_daemon), args.targets)
+        results: dict[str, Any] = {"machine": machine_info(), "plan": asdict(plan),
+                                   "targets": {t.name: t.about for t in targets},
+                                   "skipped": skipped, "passes": {}}
+        for pass_name in args.passes.split(","):
+            cpu = args.cpu if pass_name == "pinned" else None
+            results["passes"][pass_name] = measure_pass(targets, exe, plan, cpu, workdir)
+            print(pass_table(pass_name, results["passes"][pass_name]) + "\n", flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    # SIGTERM must unwind through the finally blocks that stop daemons and unmount.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    results = run(args)
+    write_json(args.out, results)
+    print(f"results written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

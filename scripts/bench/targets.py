@@ -1,0 +1,65 @@
+"""What the benchmark can measure: a pluggable list of targets.
+
+A target is a name, an optional daemon command that serves a fresh mount root, the relative path
+that exists once the daemon serves, and a hook that turns the root into the device path the client
+uses. The hook is where a target does its setup: the rpmsg-emu emulator, for instance, can create
+an endpoint with an ioctl on `dev/rpmsg_ctrl0` and return the new `dev/rpmsgN`.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+BASELINE = "c_echo_ll"
+PIPE_DEVICE = "pipe:"  # echo_client forks a child that echoes through two pipes
+
+
+def _always_available() -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing to measure; `daemon` is None when the client needs no server (the pipe)."""
+
+    name: str
+    about: str
+    daemon: Callable[[Path], list[str]] | None
+    ready: str = "echo"
+    device: Callable[[Path], str] | None = None
+    unavailable: Callable[[], str | None] = field(default=_always_available)
+
+    def device_path(self, root: Path) -> str:
+        """The path the client opens, after any setup the target needs."""
+        return self.device(root) if self.device else str(root / self.ready)
+
+
+def _missing_module(name: str, hint: str) -> Callable[[], str | None]:
+    return lambda: None if importlib.util.find_spec(name) else f"python module {name} missing; {hint}"
+
+
+def _missing_file(path: Path) -> Callable[[], str | None]:
+    return lambda: None if path.exists() else f"{path.relative_to(REPO)} does not exist yet"
+
+
+def default_targets(c_daemon: Path) -> list[Target]:
+    """The baselines and our engine's toy echo device; the C floor first (ratios refer to it)."""
+    toy = REPO / "tests" / "toy_echo_fs.py"
+    return [
+        Target(BASELINE, "C libfuse3 low-level echo daemon: the FUSE floor",
+               lambda root: [str(c_daemon), str(root)]),
+        Target("pyfuse3_echo", "the same echo written with pyfuse3",
+               lambda root: [sys.executable, str(HERE / "pyfuse3_echo.py"), str(root)],
+               unavailable=_missing_module(
+                   "pyfuse3", "install with RPMSG_EMU_EXTRAS=test,bench bash scripts/setup.sh")),
+        Target("fusedev_toy_echo", "our engine (fusedev) serving tests/toy_echo_fs.py",
+               lambda root: [sys.executable, str(toy), str(root)],
+               unavailable=_missing_file(toy)),
+        Target("pipe", "two pipes to a child process that echoes: the kernel IPC floor",
+               None, device=lambda root: PIPE_DEVICE),
+    ]
