@@ -1,0 +1,1 @@
+"""Python ports of TI's example programs, installed as console scripts."""
