@@ -1,0 +1,129 @@
+"""The transport as a debugger on the board would see it: vrings in shared memory, the rpmsg
+header, the mailbox FIFO. No firmware here: the test plays the remote side with DeviceTransport."""
+
+import struct
+
+import trio
+import trio.testing
+
+from remote_fw import Mailbox, NsFlags, NsMessage, SharedMemory
+from remote_fw.device_transport import DeviceTransport
+from remote_fw.host_transport import HostTransport
+from remote_fw.rpmsg_header import RPMSG_HDR
+
+
+def make_link(num_bufs=256, buf_size=512):
+    shm = SharedMemory(num_bufs, buf_size)
+    to_remote, to_host = Mailbox("rx"), Mailbox("tx")
+    host = HostTransport(shm, to_remote, to_host)
+    device = DeviceTransport(shm, to_remote, to_host)
+    return shm, host, device, to_remote, to_host
+
+
+def test_rpmsg_header_and_ns_message_are_the_kernel_layouts():
+    assert RPMSG_HDR.pack(0x400, 14, 0, 5, 0) == bytes.fromhex("00040000 0e000000 00000000 0500 0000")
+    raw = NsMessage("rpmsg_chrdev", 14, NsFlags.CREATE).pack()
+    assert len(raw) == 40
+    assert raw[:12] == b"rpmsg_chrdev" and raw[12:32] == bytes(20)
+    assert struct.unpack("<II", raw[32:]) == (14, 0)
+    assert NsMessage.unpack(raw) == NsMessage("rpmsg_chrdev", 14, NsFlags.CREATE)
+    destroy = NsMessage("x", 1024, NsFlags.DESTROY).pack()
+    assert struct.unpack("<II", destroy[32:]) == (1024, 1)
+
+
+async def test_linux_posts_all_rx_buffers_at_setup_and_dump_shows_real_descriptors():
+    shm, host, _device, to_remote, _ = make_link()
+    assert (host.num_bufs, host.buf_size, host.mtu) == (256, 512, 496)
+    rx_dump = host.dump(0)
+    assert "vring0 (remote→Linux): num=256" in rx_dump
+    assert "[  0] addr=0xa0006000 len= 512 flags=0x2(WRITE)" in rx_dump
+    assert "[255] addr=0xa0025e00 len= 512 flags=0x2(WRITE)" in rx_dump
+    assert "avail: flags=0x0 idx=256" in rx_dump
+    assert "used: flags=0x0 idx=0" in rx_dump
+    # Linux kicked vring 0 to say "buffers are there", as virtio_rpmsg_bus does at probe.
+    assert await to_remote.receive() == 0
+
+    assert host.send(1024, 14, b"hello")
+    tx_dump = host.dump(1)
+    # The first TX buffer is the first of the second half of the pool; len = header + payload.
+    assert "[  0] addr=0xa0026000 len=  21 flags=0x0 next=0" in tx_dump
+    assert "avail: flags=0x0 idx=1" in tx_dump
+    off = shm.buffer_addr(256) - shm.base
+    assert RPMSG_HDR.unpack_from(shm.mem, off) == (1024, 14, 0, 5, 0)
+    assert bytes(shm.mem[off + 16 : off + 21]) == b"hello"
+
+
+async def test_ring_wraps_around_past_256_messages_without_loss():
+    _shm, host, device, _to_remote, _ = make_link()
+    received = []
+    sent = 0
+    for _round in range(3):
+        while host.send(1024, 14, b"msg %d" % sent):
+            sent += 1
+        received += await device.take_received()  # the remote returns every buffer
+    # 256 never-used buffers, then the ones the remote gave back through the used ring, twice.
+    assert sent == 3 * 256
+    while sent < 1000:
+        assert host.send(1024, 14, b"msg %d" % sent)
+        sent += 1
+        received += await device.take_received()
+    assert [p for _s, _d, p in received] == [b"msg %d" % i for i in range(1000)]
+    assert all((s, d) == (1024, 14) for s, d, _p in received)
+    dump = host.dump(1)
+    assert "avail: flags=0x0 idx=1000" in dump
+    assert "used: flags=0x0 idx=1000" in dump
+
+
+async def test_payload_over_mtu_is_refused_and_full_ring_reports_no_buffer():
+    _shm, host, _device, _to_remote, _ = make_link(num_bufs=4, buf_size=64)
+    assert host.mtu == 48
+    try:
+        host.send(1024, 14, bytes(49))
+    except ValueError as exc:
+        assert "MTU of 48" in str(exc)
+    else:
+        raise AssertionError("a 49-byte payload went through a 48-byte MTU")
+    assert all(host.send(1024, 14, bytes(48)) for _ in range(4))
+    assert not host.send(1024, 14, b"x")  # no TX buffer: the Linux side must wait
+
+
+async def test_mailbox_full_makes_the_sender_wait_not_drop():
+    mbox = Mailbox("r5f0 rx")
+    for vring in (0, 1, 0, 1):
+        assert mbox.try_send(vring)
+    assert not mbox.try_send(1)  # four entries: the FIFO is full
+    async with trio.open_nursery() as nursery:
+        for vring in (7, 8):
+            nursery.start_soon(mbox.send, vring)
+            await trio.testing.wait_all_tasks_blocked()
+        assert len(mbox) == 4 and mbox.senders_waiting == 2
+        assert [await mbox.receive() for _ in range(6)] == [0, 1, 0, 1, 7, 8]
+    assert len(mbox) == 0 and mbox.senders_waiting == 0
+
+
+async def test_a_cancelled_waiting_sender_leaves_the_fifo_consistent():
+    mbox = Mailbox("r5f0 rx")
+    for n in range(4):
+        mbox.try_send(n)
+    with trio.move_on_after(0.01):
+        await mbox.send(99)
+    assert mbox.senders_waiting == 0
+    assert [await mbox.receive() for _ in range(4)] == [0, 1, 2, 3]
+    assert mbox.try_send(5)
+
+
+async def test_host_kicks_never_block_the_caller_and_are_delivered_in_order():
+    _shm, host, device, to_remote, _ = make_link()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(host.run)
+        for n in range(8):
+            assert host.send(1024, 14, b"%d" % n)  # returns at once, mailbox full or not
+            await device.take_received()
+            await device.take_received()  # ring empty: the remote asks for the next kick
+        await trio.testing.wait_all_tasks_blocked()
+        assert len(to_remote) == 4  # the rest wait in Linux's deferred-kick task
+        with trio.fail_after(5):
+            kicks = [await to_remote.receive() for _ in range(9)]
+        nursery.cancel_scope.cancel()
+    # the setup kick for vring 0, then one kick of vring 1 per message: none dropped
+    assert kicks == [0] + [1] * 8
