@@ -18,6 +18,7 @@ import rpmsg_char
 from rpmsg_char import (RPMSG_ADDR_ANY, RProcId, RpmsgChar, RpmsgCharError, RpmsgTimeout, rpmsg_char_close,
                         rpmsg_char_exit, rpmsg_char_init, rpmsg_char_open)
 from rpmsg_char import eptdev as eptdev_module
+from rpmsg_char.examples import benchmark, simple
 
 AM62X_M4F = "platform/bus@f0000/bus@f0000:bus@4000000/5000000.m4fss"
 AM62X_WKUP_R5F = "platform/bus@f0000/bus@f0000:bus@b00000/bus@f0000:bus@b00000:r5fss@78000000/78000000.r5f"
@@ -69,13 +70,19 @@ class KernelTree:
         paths.update(ctrl=ctrl_dir, channel=f"{vdev}/virtio{virtio}.rpmsg_chrdev.-1.14")
         return paths
 
-    def add_eptdev(self, ctrl, index, name, src):
-        """What CREATE_EPT makes before returning: rpmsgN under the ctrl device, its class link and node."""
+    def add_eptdev(self, ctrl, index, name, src, node="fifo"):
+        """What CREATE_EPT makes before returning: rpmsgN under the ctrl device, its class link and node.
+
+        A FIFO node echoes what is written; a regular file reads back nothing (EOF).
+        """
         ept = f"{self.ctrl_dirs[ctrl]}/rpmsg{index}"
         self.write(f"{ept}/name", f"{name}\n")
         self.write(f"{ept}/src", f"{src}\n")
         self.link(f"sys/class/rpmsg/rpmsg{index}", ept)
-        os.mkfifo(self._abs(f"dev/rpmsg{index}"))
+        if node == "fifo":
+            os.mkfifo(self._abs(f"dev/rpmsg{index}"))
+        else:
+            self.write(f"dev/rpmsg{index}", "")
 
     def remove_eptdev(self, index):
         ept = os.path.realpath(self._abs(f"sys/class/rpmsg/rpmsg{index}"))
@@ -111,6 +118,9 @@ class FakeKernelIoctls:
         self.next_index = 1
         self.next_addr = 1024
         self.calls = []
+        self.node_kind = "fifo"
+        self.prefill = b""
+        self.held_fds = []
 
     def __call__(self, fd, request, arg=0):
         node = os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))
@@ -122,7 +132,10 @@ class FakeKernelIoctls:
                 src, self.next_addr = self.next_addr, self.next_addr + 1
             shown = src - (1 << 32) if src >= 1 << 31 else src
             self.tree.add_eptdev(int(node.removeprefix("rpmsg_ctrl")), index, raw_name.rstrip(b"\0").decode(),
-                                 shown)
+                                 shown, self.node_kind)
+            if self.prefill:  # a message already queued, e.g. a stray reply
+                self.held_fds.append(os.open(os.path.join(self.tree.root, f"dev/rpmsg{index}"), os.O_RDWR))
+                os.write(self.held_fds[-1], self.prefill)
             return arg
         if request == 0xB502 and node.startswith("rpmsg") and not node.startswith("rpmsg_ctrl"):
             self.tree.remove_eptdev(int(node.removeprefix("rpmsg")))
@@ -145,7 +158,9 @@ def am62x(tmp_path):
 def kernel(am62x, monkeypatch):
     fake = FakeKernelIoctls(am62x)
     monkeypatch.setattr(eptdev_module, "ioctl", fake)
-    return fake
+    yield fake
+    for fd in fake.held_fds:
+        os.close(fd)
 
 
 @pytest.fixture(autouse=True)
@@ -403,6 +418,70 @@ async def test_trio_receive_waits_without_blocking_the_loop(am62x, kernel):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(remote_replies_later)
             assert await ept.arecv() == b"pong"
+
+
+# -- the example programs ---------------------------------------------------------------------------
+
+
+def test_simple_example_prints_ti_lines_and_passes(am62x, kernel, capsys):
+    assert simple.main(["-r", "9", "-n", "3", "--root", am62x.root]) == 0
+
+    name = f"rpmsg-char-9-{os.getpid()}"
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"Created endpt device {name}, fd = ") and out[0].endswith(" port = 1024")
+    assert out[1:] == [
+        f"Exchanging 3 messages with rpmsg device {name} on rproc id 9 ...", "",
+        "Sending message #0: hello there 0!", "hello there 0!",
+        "Sending message #1: hello there 1!", "hello there 1!",
+        "Sending message #2: hello there 2!", "hello there 2!",
+        "", f"Communicated 3 messages successfully on {name}", "",
+        "TEST STATUS: PASSED",
+    ]
+    assert kernel.destroyed() == ["rpmsg1"]
+
+
+def test_simple_example_fails_on_a_wrong_echo(am62x, kernel, capsys):
+    kernel.prefill = b"stale "
+    assert simple.main(["-r", "15", "-n", "2", "--root", am62x.root]) == 1
+    out, err = capsys.readouterr()
+    assert "b'stale hello there 0!' differs from what was sent, b'hello there 0!'" in err
+    assert out.splitlines()[-1] == "TEST STATUS: FAILED" and "Communicated" not in out
+    assert kernel.destroyed() == ["rpmsg1"]
+
+
+def test_simple_example_is_not_fooled_by_a_plain_file(am62x, kernel, capsys):
+    """TI's example prints PASSED here: the write lands in the file and read() returns EOF."""
+    kernel.node_kind = "file"
+    assert simple.main(["-r", "9", "-n", "1", "--root", am62x.root]) == 1
+    assert "the reply b'' differs" in capsys.readouterr().err
+
+
+def test_simple_example_with_tis_default_core_on_am62x(am62x, kernel, capsys):
+    assert simple.main(["--root", am62x.root]) == 1
+    out, err = capsys.readouterr()
+    assert "Can't create an endpoint device: map rproc id: SoC AM62X has no rproc id 0" in err
+    assert out == "TEST STATUS: FAILED\n"
+
+
+def test_benchmark_reports_latency_statistics(am62x, kernel, capsys):
+    assert benchmark.main(["-r", "9", "-n", "50", "--root", am62x.root]) == 0
+    out = capsys.readouterr().out
+    name = f"rpmsg-char-9-{os.getpid()}"
+    assert f"Exchanging 50 messages of 100 bytes with rpmsg device {name} on rproc id 9 ..." in out
+    assert f"Communicated 50 messages successfully on {name}" in out
+    for label in ("Average round-trip latency: ", "Worst-case round-trip latency: ",
+                  "Round-trip latency percentiles: p50 = ", "Round-trip latency histogram:"):
+        assert label in out
+    bars = [line for line in out.splitlines() if " us | " in line]
+    assert sum(int(line.split("|")[1].split()[0]) for line in bars) == 50
+    assert out.endswith("TEST STATUS: PASSED\n")
+
+
+@pytest.mark.parametrize("size", ["0", "497"])
+def test_benchmark_refuses_sizes_one_message_cannot_carry(am62x, size, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        benchmark.main(["-m", size, "--root", am62x.root])
+    assert exit_.value.code == 2 and "message length must be 1..496" in capsys.readouterr().err
 
 
 def test_package_imports_nothing_from_the_emulator():

@@ -25,5 +25,5 @@ def histogram(values: list[float], bins: int = 10, width: int = 40) -> list[str]
     for i, count in enumerate(counts):
         lo, hi = low + i * step, (low + (i + 1) * step if bins > 1 else high)
         bar = "#" * (math.ceil(count / peak * width) if count else 0)
-        lines.append(f"{lo:10.1f} - {hi:10.1f} us | {count:8d} {bar}")
+        lines.append(f"{lo:10.1f} - {hi:10.1f} us | {count:8d} {bar}".rstrip())
     return lines
