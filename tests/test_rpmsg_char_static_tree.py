@@ -404,6 +404,38 @@ def test_destroy_failure_still_closes_the_fd(am62x, kernel, monkeypatch):
     assert rc.endpoints == ()
 
 
+def test_close_from_another_thread_never_pulls_the_fd_from_under_a_reader(am62x, kernel):
+    import threading
+    ept = RpmsgChar(root=am62x.root).open(RProcId.M4F_MCU0_0, 14)
+    fd, outcome = ept.fd, []
+    reader = threading.Thread(target=lambda: outcome.append(pytest.raises(RpmsgTimeout, ept.recv, timeout=0.3)))
+    reader.start()
+    while not ept._users:  # wait until the reader is inside recv
+        pass
+    ept.close()
+    assert ept.closed and kernel.destroyed() == ["rpmsg1"]
+    os.fstat(fd)  # still open: the reader is using it
+    reader.join()
+    assert outcome and ept.fd == -1
+    with pytest.raises(OSError):
+        os.fstat(fd)
+
+
+def test_nonblocking_endpoint_says_it_would_block(am62x, kernel):
+    with RpmsgChar(root=am62x.root) as rc, rc.open(RProcId.M4F_MCU0_0, 14, flags=os.O_NONBLOCK) as ept:
+        with pytest.raises(RpmsgCharError, match="would block") as err:
+            ept.recv()
+        assert err.value.errno == errno.EAGAIN and err.value.step == "recv"
+
+
+def test_ti_functions_refuse_to_work_uninitialised():
+    with pytest.raises(RpmsgCharError, match=r"rpmsg_char_init\(\) has not been called"):
+        rpmsg_char_open(RProcId.M4F_MCU0_0, None, RPMSG_ADDR_ANY, 14, "rpmsg-char-9-1", 0)
+    with pytest.raises(RpmsgCharError) as err:
+        rpmsg_char_close(None)
+    assert err.value.errno == errno.EINVAL
+
+
 async def test_trio_receive_waits_without_blocking_the_loop(am62x, kernel):
     rc = RpmsgChar(root=am62x.root)
     with rc.open(RProcId.M4F_MCU0_0, 14) as ept:
