@@ -14,7 +14,6 @@ import struct
 import pytest
 import trio
 
-import rpmsg_char
 from rpmsg_char import (RPMSG_ADDR_ANY, RProcId, RpmsgChar, RpmsgCharError, RpmsgTimeout, rpmsg_char_close,
                         rpmsg_char_exit, rpmsg_char_init, rpmsg_char_open)
 from rpmsg_char import eptdev as eptdev_module
