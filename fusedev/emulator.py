@@ -1,0 +1,63 @@
+"""The emulator: one board's kernel model served as `DIR/dev` and `DIR/sys` through FUSE."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import trio
+from kernel_cfg import Board, default_board
+
+from fusedev.fuse_session import FuseMount
+from fusedev.kernel.kernel import Kernel
+from fusedev.vfs import Directory
+
+log = logging.getLogger(__name__)
+
+BOOT_SETTLE_TIMEOUT = 2.0  # seconds to wait for the firmwares' first announcements
+
+
+class Emulator:
+    """Builds the tree at construction; `serve()` mounts it and boots the board."""
+
+    def __init__(self, board: Board | None = None) -> None:
+        self.board = board or default_board()
+        self.root = Directory()
+        self.kernel = Kernel(self.board, self.root)
+        self.mount: FuseMount | None = None
+        self._cancel = trio.CancelScope()
+
+    async def serve(self, mount_dir: str | os.PathLike[str], *, allow_other: bool = False,
+                    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Mount, boot, report started once usable, serve until `close()`; then tear down."""
+        self.mount = FuseMount(self.root, Path(mount_dir), allow_other=allow_other)
+        with self._cancel:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self.mount.serve)
+                try:
+                    self.kernel.boot(nursery)
+                    await self._settle()
+                    task_status.started()
+                    await trio.sleep_forever()
+                finally:
+                    self.kernel.shutdown()
+                    self.mount.close()
+
+    async def _settle(self) -> None:
+        """Let the booted firmwares announce their channels before users look."""
+        with trio.move_on_after(BOOT_SETTLE_TIMEOUT):
+            await trio.testing.wait_all_tasks_blocked(cushion=0.01)
+
+    def close(self) -> None:
+        self._cancel.cancel()
+
+    def describe(self) -> str:
+        board = self.board
+        lines = [f"board {board.name}: {board.soc.family} ({board.soc.machine}), "
+                 f"kernel profile {board.profile.name} ({board.profile.kernel_release})"]
+        for rproc in self.kernel.rprocs:
+            spec = rproc.spec
+            firmware = rproc._resolve(rproc.firmware)
+            lines.append(f"  rproc id {spec.rproc_id:2d} {spec.id_name:<12} {spec.device:<16} "
+                         f"remoteproc{rproc.index}  {rproc.state:<8} firmware {firmware}")
+        return "\n".join(lines)

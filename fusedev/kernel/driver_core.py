@@ -1,0 +1,263 @@
+"""The driver core: devices, buses, classes and drivers, rendered into /sys and /dev.
+
+Follows drivers/base: `device_add` creates the device's sysfs directory under its parent
+(a class device under a class-less parent goes into a glue directory named after the class),
+the `subsystem`/`device`/`driver` links, the bus and class links, `dev` and `uevent`, the
+/dev node and /sys/dev/char link, and then probes the bus drivers; `device_del` undoes it.
+All links are relative, as sysfs makes them. Everything happens before the caller returns,
+so a program that reads sysfs right after an ioctl sees the result.
+"""
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+from fusedev.fileops import FileOperations, FsError
+from fusedev.vfs import Directory, Node, ShowFn, StoreFn
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DeviceNodePolicy:
+    """Owner, group and mode of the /dev nodes (devtmpfs + udev rules on a board)."""
+
+    uid: int = 0
+    gid: int = 0
+    mode: int = 0o600
+
+
+@dataclass(eq=False)
+class Device:
+    """A `struct device`: name, parent, bus or class, attributes, optional char device."""
+
+    name: str
+    parent: Device | None = None
+    bus: Bus | None = None
+    cls: DeviceClass | None = None
+    devt: tuple[int, int] | None = None
+    fops: FileOperations | None = None
+    sysfs_parent: str = ""  # path under /sys/devices for a device without a parent
+    devtype: str = ""
+    modalias: str = ""
+    driver: Driver | None = None
+    driver_override: str | None = None
+    data: object = None  # the model object that owns this device (dev_get_drvdata)
+    attrs: list[tuple[str, ShowFn | None, StoreFn | None, int | None]] = field(default_factory=list)
+    dir: Directory | None = None
+
+    def attribute(self, name: str, show: ShowFn | None = None, store: StoreFn | None = None,
+                  mode: int | None = None) -> None:
+        self.attrs.append((name, show, store, mode))
+
+    @property
+    def registered(self) -> bool:
+        return self.dir is not None
+
+
+class Driver:
+    """A bus driver: matches devices and probes/removes them."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.bus: Bus | None = None
+        self.dir: Directory | None = None
+
+    def match(self, dev: Device) -> bool:
+        return False
+
+    def probe(self, dev: Device) -> None:
+        """Bind to `dev`; raise to refuse."""
+
+    def remove(self, dev: Device) -> None:
+        """Unbind from `dev`."""
+
+
+class Bus:
+    """A bus type: /sys/bus/NAME/{devices,drivers}."""
+
+    def __init__(self, core: DriverCore, name: str) -> None:
+        self.core = core
+        self.name = name
+        self.dir = core.sys.makedirs(f"bus/{name}")
+        self.devices_dir = self.dir.mkdir("devices")
+        self.drivers_dir = self.dir.mkdir("drivers")
+        self.devices: dict[str, Device] = {}
+        self.drivers: dict[str, Driver] = {}
+
+    def register_driver(self, driver: Driver) -> None:
+        driver.bus = self
+        driver.dir = self.drivers_dir.mkdir(driver.name)
+        driver.dir.attribute("bind", store=lambda data: self._bind_store(driver, data))
+        driver.dir.attribute("unbind", store=lambda data: self._unbind_store(driver, data))
+        driver.dir.attribute("uevent", store=lambda data: None)
+        self.drivers[driver.name] = driver
+        for dev in list(self.devices.values()):
+            if dev.driver is None and self.matches(driver, dev):
+                self.core.bind(dev, driver)
+
+    def matches(self, driver: Driver, dev: Device) -> bool:
+        if dev.driver_override:
+            return dev.driver_override == driver.name
+        return driver.match(dev)
+
+    def probe(self, dev: Device) -> None:
+        for driver in self.drivers.values():
+            if self.matches(driver, dev):
+                self.core.bind(dev, driver)
+                return
+
+    def _bind_store(self, driver: Driver, data: bytes) -> None:
+        dev = self.devices.get(data.decode().strip())
+        if dev is None or not self.matches(driver, dev):
+            raise FsError(errno.ENODEV)
+        if dev.driver is not None:
+            raise FsError(errno.EBUSY)
+        self.core.bind(dev, driver)
+
+    def _unbind_store(self, driver: Driver, data: bytes) -> None:
+        dev = self.devices.get(data.decode().strip())
+        if dev is None or dev.driver is not driver:
+            raise FsError(errno.ENODEV)
+        self.core.unbind(dev)
+
+
+class DeviceClass:
+    """A device class: /sys/class/NAME."""
+
+    def __init__(self, core: DriverCore, name: str) -> None:
+        self.name = name
+        self.dir = core.sys.makedirs(f"class/{name}")
+
+
+class DriverCore:
+    """Renders the device model into a vfs tree holding `sys/` and `dev/`."""
+
+    def __init__(self, root: Directory, nodes: DeviceNodePolicy | None = None) -> None:
+        self.root = root
+        self.sys = root.makedirs("sys")
+        self.dev = root.makedirs("dev")
+        self.devices_dir = self.sys.makedirs("devices")
+        self.dev_char = self.sys.makedirs("dev/char")
+        self.nodes = nodes or DeviceNodePolicy()
+        self.buses: dict[str, Bus] = {}
+        self.classes: dict[str, DeviceClass] = {}
+        self.on_change: list[Callable[[], None]] = []
+
+    def bus(self, name: str) -> Bus:
+        if name not in self.buses:
+            self.buses[name] = Bus(self, name)
+        return self.buses[name]
+
+    def device_class(self, name: str) -> DeviceClass:
+        if name not in self.classes:
+            self.classes[name] = DeviceClass(self, name)
+        return self.classes[name]
+
+    # ---- add / del -----------------------------------------------------------------------
+
+    def _parent_dir(self, dev: Device) -> Directory:
+        if dev.parent is None:
+            if dev.cls is not None and not dev.sysfs_parent:
+                return self.devices_dir.makedirs(f"virtual/{dev.cls.name}")
+            return self.devices_dir.makedirs(dev.sysfs_parent)
+        assert dev.parent.dir is not None, f"parent of {dev.name} is not registered"
+        parent_dir = dev.parent.dir
+        if dev.cls is not None and dev.parent.cls is None:
+            glue = parent_dir.children.get(dev.cls.name)
+            if not isinstance(glue, Directory):
+                glue = parent_dir.mkdir(dev.cls.name, volatile=True)
+            return glue
+        return parent_dir
+
+    def device_add(self, dev: Device) -> None:
+        directory = self._parent_dir(dev).mkdir(dev.name, volatile=True)
+        dev.dir = directory
+        for name, show, store, mode in dev.attrs:
+            directory.attribute(name, show, store, mode, volatile=True)
+        directory.attribute("uevent", show=lambda: self._uevent(dev), store=lambda data: None,
+                            mode=0o644, volatile=True)
+        directory.mkdir("power", volatile=True)
+        if dev.bus is not None:
+            directory.symlink("subsystem", _relative(directory, dev.bus.dir), volatile=True)
+            dev.bus.devices_dir.symlink(dev.name, _relative(dev.bus.devices_dir, directory),
+                                        volatile=True)
+            dev.bus.devices[dev.name] = dev
+        if dev.cls is not None:
+            directory.symlink("subsystem", _relative(directory, dev.cls.dir), volatile=True)
+            dev.cls.dir.symlink(dev.name, _relative(dev.cls.dir, directory), volatile=True)
+            if dev.parent is not None and dev.parent.dir is not None:
+                directory.symlink("device", _relative(directory, dev.parent.dir), volatile=True)
+        if dev.devt is not None and dev.fops is not None:
+            major, minor = dev.devt
+            directory.attribute("dev", show=lambda: f"{major}:{minor}\n", volatile=True)
+            self.dev_char.symlink(f"{major}:{minor}", _relative(self.dev_char, directory),
+                                  volatile=True)
+            self.dev.device(dev.name, dev.fops, mode=self.nodes.mode, uid=self.nodes.uid,
+                            gid=self.nodes.gid, private=dev)
+        log.debug("device_add %s", directory.path())
+        if dev.bus is not None:
+            dev.bus.probe(dev)
+
+    def device_del(self, dev: Device) -> None:
+        if dev.dir is None:
+            return
+        if dev.driver is not None:
+            self.unbind(dev)
+        directory, dev.dir = dev.dir, None
+        if dev.devt is not None and dev.fops is not None:
+            self.dev.discard(dev.name)
+            self.dev_char.discard("%d:%d" % dev.devt)
+        if dev.cls is not None:
+            dev.cls.dir.discard(dev.name)
+        if dev.bus is not None:
+            dev.bus.devices_dir.discard(dev.name)
+            dev.bus.devices.pop(dev.name, None)
+        parent = directory.parent
+        if parent is not None:
+            parent.remove(directory.name)
+            # An emptied class glue directory goes with its last device.
+            if (dev.cls is not None and parent.name == dev.cls.name and not parent.children
+                    and parent.parent is not None and dev.parent is not None
+                    and dev.parent.cls is None):
+                parent.parent.remove(parent.name)
+        log.debug("device_del %s", dev.name)
+
+    # ---- drivers -------------------------------------------------------------------------
+
+    def bind(self, dev: Device, driver: Driver) -> None:
+        driver.probe(dev)
+        dev.driver = driver
+        if dev.dir is not None and driver.dir is not None:
+            dev.dir.symlink("driver", _relative(dev.dir, driver.dir), volatile=True)
+            driver.dir.symlink(dev.name, _relative(driver.dir, dev.dir), volatile=True)
+
+    def unbind(self, dev: Device) -> None:
+        driver, dev.driver = dev.driver, None
+        if driver is None:
+            return
+        if driver.dir is not None:
+            driver.dir.discard(dev.name)
+        if dev.dir is not None:
+            dev.dir.discard("driver")
+        driver.remove(dev)
+
+    def _uevent(self, dev: Device) -> str:
+        lines = []
+        if dev.devt is not None:
+            lines += [f"MAJOR={dev.devt[0]}", f"MINOR={dev.devt[1]}", f"DEVNAME={dev.name}"]
+        if dev.devtype:
+            lines.append(f"DEVTYPE={dev.devtype}")
+        if dev.driver is not None:
+            lines.append(f"DRIVER={dev.driver.name}")
+        if dev.modalias:
+            lines.append(f"MODALIAS={dev.modalias}")
+        return "".join(line + "\n" for line in lines)
+
+
+def _relative(link_dir: Node, target: Node) -> str:
+    """The relative text of a symlink in `link_dir` pointing at `target`."""
+    return os.path.relpath(target.path(), link_dir.path())

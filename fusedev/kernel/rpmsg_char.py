@@ -1,0 +1,149 @@
+"""rpmsg_char: the endpoint device /dev/rpmsgN ("eptdev").
+
+An eptdev comes from RPMSG_CREATE_EPT_IOCTL on a control device (its endpoint exists only
+while the device is open) or from a channel the rpmsg_chrdev driver binds (it reuses the
+channel's default endpoint, which keeps receiving while the device is closed). Semantics
+follow reference/linux-rpmsg-semantics.md §2 item by item.
+"""
+from __future__ import annotations
+
+import collections
+import errno
+import logging
+import struct
+from typing import TYPE_CHECKING
+
+from fusedev.fileops import (POLLERR, POLLIN, POLLRDNORM, FileOperations, FsError, OpenFile,
+                             PollTable, WouldBlock)
+from fusedev.kernel.driver_core import Device
+from fusedev.kernel.rpmsg_core import Endpoint
+from fusedev.kernel.rpmsg_uapi import (RPMSG_ADDR_ANY, RPMSG_DESTROY_EPT_IOCTL,
+                                       RPMSG_GET_OUTGOING_FLOWCONTROL,
+                                       RPMSG_SET_INCOMING_FLOWCONTROL, ChannelInfo, as_signed)
+from fusedev.waitqueue import WaitQueue
+
+if TYPE_CHECKING:
+    from fusedev.kernel.kernel import Kernel
+    from fusedev.kernel.virtio_rpmsg_bus import VirtioRpmsg
+
+log = logging.getLogger(__name__)
+
+MAX_KMALLOC = 4 << 20  # a larger write fails to allocate in the kernel: ENOMEM
+
+
+class Eptdev(FileOperations):
+    """One `rpmsgN` device and its file operations."""
+
+    def __init__(self, kernel: Kernel, vrp: VirtioRpmsg, parent: Device, info: ChannelInfo,
+                 default_ept: Endpoint | None = None) -> None:
+        self.kernel = kernel
+        self.vrp = vrp
+        self.name = info.name
+        self.src = info.src
+        self.dst = info.dst
+        self.default_ept = default_ept
+        self.ept: Endpoint | None = default_ept
+        self.queue: collections.deque[bytes] = collections.deque()
+        self.readq = WaitQueue()
+        self.opened: OpenFile | None = None
+        self.gone = False
+        self.on_destroy: list = []
+        self.index = kernel.ept_ida.alloc()
+        self.minor = kernel.char_minors.alloc()
+        self._refs = 1  # the registration; each open file holds one more
+        self.dev = Device(f"rpmsg{self.index}", parent=parent, cls=kernel.rpmsg_class,
+                          devt=(kernel.char_major, self.minor), fops=self, data=self)
+        self.dev.attribute("name", lambda: f"{self.name}\n")
+        self.dev.attribute("src", lambda: f"{as_signed(self.src)}\n")
+        self.dev.attribute("dst", lambda: f"{as_signed(self.dst)}\n")
+
+    def register(self) -> None:
+        self.kernel.core.device_add(self.dev)
+
+    def receive(self, data: bytes, src: int) -> None:
+        """The endpoint callback: queue without limit and wake readers and pollers."""
+        self.queue.append(data)
+        self.readq.wake_up()
+
+    def destroy(self) -> None:
+        """rpmsg_chrdev_eptdev_destroy: readers get EPIPE, the nodes go at once."""
+        if self.gone:
+            return
+        self.gone = True
+        if self.ept is not None and self.ept is not self.default_ept:
+            self.ept.destroy()
+        self.ept = None
+        self.readq.wake_up()
+        self.kernel.core.device_del(self.dev)
+        for callback in self.on_destroy:
+            callback(self)
+        self._put()
+
+    def _put(self) -> None:
+        """Drop a reference; the number and minor are free only when the last one goes."""
+        self._refs -= 1
+        if self._refs == 0:
+            self.kernel.ept_ida.free(self.index)
+            self.kernel.char_minors.free(self.minor)
+
+    # ---- file operations -----------------------------------------------------------------
+
+    def open(self, file: OpenFile) -> None:
+        if self.opened is not None:
+            raise FsError(errno.EBUSY)
+        if self.gone:
+            raise FsError(self.kernel.profile.open_after_destroy_errno)
+        if self.default_ept is None:
+            self.ept = self.vrp.create_ept(self.src, self.receive)
+            if self.src == RPMSG_ADDR_ANY and self.kernel.profile.eptdev_src_shows_address:
+                self.src = self.ept.addr  # TI vendor kernel; mainline keeps -1
+        self.opened = file
+        self._refs += 1
+
+    def release(self, file: OpenFile) -> None:
+        if self.opened is not file:
+            return
+        if self.ept is not None and self.ept is not self.default_ept:
+            self.ept.destroy()
+            self.ept = None
+        self.queue.clear()
+        self.opened = None
+        self._put()
+
+    def read(self, file: OpenFile, size: int, flags: int) -> bytes:
+        if self.ept is None:
+            raise FsError(errno.EPIPE)
+        if not self.queue:
+            if flags & 0o4000:  # O_NONBLOCK
+                raise FsError(errno.EAGAIN)
+            raise WouldBlock(self.readq)
+        return self.queue.popleft()[:size]
+
+    def write(self, file: OpenFile, data: bytes, flags: int) -> int:
+        if len(data) > MAX_KMALLOC:
+            raise FsError(errno.ENOMEM)
+        if self.ept is None:
+            raise FsError(errno.EPIPE)
+        return self.ept.sendto(self.dst, data, bool(flags & 0o4000))
+
+    def poll(self, file: OpenFile, table: PollTable) -> int:
+        if self.ept is None:
+            return POLLERR
+        table.wait_on(self.readq)
+        return POLLIN | POLLRDNORM if self.queue else 0
+
+    def ioctl(self, file: OpenFile, cmd: int, arg: int, data: bytes) -> tuple[int, bytes]:
+        profile = self.kernel.profile
+        if cmd == RPMSG_DESTROY_EPT_IOCTL:
+            if self.default_ept is not None:
+                raise FsError(errno.EINVAL)  # a channel's eptdev goes with its channel
+            self.destroy()
+            return 0, b""
+        if cmd == RPMSG_GET_OUTGOING_FLOWCONTROL and profile.flow_control_ioctls:
+            return 0, struct.pack("=i", 0)  # virtio never restricts the remote's flow
+        if cmd == RPMSG_SET_INCOMING_FLOWCONTROL and profile.flow_control_ioctls:
+            if arg > 1 or self.ept is None:
+                raise FsError(errno.EINVAL)
+            raise FsError(errno.EOPNOTSUPP)  # virtio has no set_flow_control
+        raise FsError(errno.EINVAL)
+
