@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -259,5 +258,16 @@ class DriverCore:
 
 
 def _relative(link_dir: Node, target: Node) -> str:
-    """The relative text of a symlink in `link_dir` pointing at `target`."""
-    return os.path.relpath(target.path(), link_dir.path())
+    """The relative text of a symlink in `link_dir` pointing at `target`, made as kernfs does.
+
+    kernfs climbs from the link's directory to an ancestor of the target's *parent* and then
+    names the way down, so a link to the parent directory reads `../../<name>`, not `..`.
+    """
+    link_parts = link_dir.path().split("/")[1:]
+    target_parts = target.path().split("/")[1:]
+    common = 0
+    for a, b in zip(link_parts, target_parts[:-1]):
+        if a != b:
+            break
+        common += 1
+    return "../" * (len(link_parts) - common) + "/".join(target_parts[common:])

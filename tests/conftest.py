@@ -1,0 +1,24 @@
+"""Shared fixtures: an emulated board mounted for the test (`emu`), chosen by a marker."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from emulator_thread import EmulatorThread, make_board
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "board(soc='am62x', kernel='ti-6.x', firmware=None): the board `emu` mounts")
+
+
+@pytest.fixture
+def emu(tmp_path: Path, request: pytest.FixtureRequest):
+    marker = request.node.get_closest_marker("board")
+    board = make_board(**(marker.kwargs if marker else {}))
+    root = tmp_path / "board"
+    root.mkdir()
+    running = EmulatorThread(board, root)
+    yield running
+    running.stop()
