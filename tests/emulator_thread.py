@@ -17,13 +17,15 @@ from fusedev.emulator import Emulator
 
 
 def make_board(soc: str = "am62x", kernel: str = "ti-6.x",
-               firmware: dict[int, str] | None = None, **extra: Any) -> Board:
-    if soc == "am62x" and kernel == "ti-6.x" and firmware is None and not extra:
+               firmware: dict[int, str] | None = None,
+               core: dict[int, dict[str, Any]] | None = None, **extra: Any) -> Board:
+    """A board for a test: `firmware` per rproc id, `core` adds per-core settings."""
+    if soc == "am62x" and kernel == "ti-6.x" and firmware is None and not core and not extra:
         return default_board()
     if firmware is None:  # every core of the SoC runs the echo firmware
         firmware = {i: "echo" for i in soc_by_family(soc).rproc_ids}
     table: dict[str, Any] = {"soc": soc, "profile": kernel, **extra,
-                             "cores": {str(i): {"firmware": name}
+                             "cores": {str(i): {"firmware": name, **(core or {}).get(i, {})}
                                        for i, name in firmware.items()}}
     return board_from_dict(table, Path("."))
 
