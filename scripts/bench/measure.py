@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import client
-from mount import Served, serve
-from stats import latency_summary, quantile, ratio
+import echo_client
+from quantiles import latency_summary, quantile, ratio
+from serving import Served, serve
 from targets import BASELINE, Target
 
 
@@ -42,7 +42,7 @@ def _latency(served: dict[str, Served], targets: list[Target], exe: Path, plan: 
     for order in _rotations(targets, plan.rounds):
         for target in order:
             for size in plan.sizes:
-                got = client.round_trips(exe, served[target.name].device, size,
+                got = echo_client.round_trips(exe, served[target.name].device, size,
                                          plan.iterations, plan.warmup, cpu)
                 samples.setdefault((target.name, size), []).extend(got)
                 medians.setdefault((target.name, size), []).append(quantile(sorted(got), 0.5))
@@ -63,7 +63,7 @@ def _throughput(served: dict[str, Served], targets: list[Target], exe: Path, pla
     for order in _rotations(targets, plan.stream_rounds):
         for target in order:
             device = served[target.name].device
-            run = client.stream(exe, device, device, plan.stream_size, plan.stream_batch,
+            run = echo_client.stream(exe, device, device, plan.stream_size, plan.stream_batch,
                                 plan.stream_seconds, cpu)
             rates[target.name]["write"].append(run.msgs / (run.write_ns / 1e9))
             rates[target.name]["read"].append(run.msgs / (run.read_ns / 1e9))

@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from build import build_all
+from cbuild import build_all
 from measure import Plan, measure_pass
 from report import machine_info, pass_table, write_json
 from targets import Target, default_targets
@@ -84,8 +84,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    # SIGTERM must unwind through the finally blocks that stop daemons and unmount.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     args = parse_args(sys.argv[1:] if argv is None else argv)
     results = run(args)
     write_json(args.out, results)
@@ -93,4 +91,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    # SIGTERM must unwind through the finally blocks that stop daemons and unmount.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     main()

@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from mount import pinned
+from serving import pinned
 
 CLIENT_TIMEOUT_S = 120.0
 
