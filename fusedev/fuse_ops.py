@@ -142,28 +142,31 @@ class Operations:
     async def _wait_and_retry(self, pending: PendingRequest, attempt: Callable[[], Any],
                               blocked: WouldBlock, reply: Callable[[Any, Any], None]) -> None:
         req = pending.req
+        deadline = (trio.current_time() + blocked.timeout
+                    if blocked.timeout is not None else float("inf"))
         with pending.scope:
             while True:
-                deadline = (trio.current_time() + blocked.timeout
-                            if blocked.timeout is not None else float("inf"))
-                with trio.move_on_at(deadline):
-                    await blocked.queue.sleep()
-                    try:
-                        result = attempt()
-                    except WouldBlock as again:
-                        blocked = again
-                        continue
-                    except OSError as exc:
-                        lib.fuse_reply_err(req, exc.errno or errno.EIO)
-                        return
-                    except Exception:
-                        log.exception("deferred request failed")
-                        lib.fuse_reply_err(req, errno.EIO)
-                        return
+                # Try again first: a wake-up may have come before this task ran. From a
+                # failed attempt to the sleep below nothing yields, so none is lost.
+                try:
+                    result = attempt()
+                except WouldBlock as again:
+                    blocked = again
+                except OSError as exc:
+                    lib.fuse_reply_err(req, exc.errno or errno.EIO)
+                    return
+                except Exception:
+                    log.exception("deferred request failed")
+                    lib.fuse_reply_err(req, errno.EIO)
+                    return
+                else:
                     reply(req, result)
                     return
-                lib.fuse_reply_err(req, blocked.timeout_errno)
-                return
+                with trio.move_on_at(deadline) as timer:
+                    await blocked.queue.sleep()
+                if timer.cancelled_caught:
+                    lib.fuse_reply_err(req, blocked.timeout_errno)
+                    return
         if pending.interrupted:
             lib.fuse_reply_err(req, errno.EINTR)
         # otherwise the session is going away; the kernel aborts the request itself
