@@ -39,11 +39,14 @@ def pass_table(name: str, result: dict[str, Any]) -> str:
     cpu = "any CPU" if result["cpu"] is None else f"client and daemon on CPU {result['cpu']}"
     lines = [f"== {name}: {cpu} ==", "", "start-up to ready (ms): " + ", ".join(
         f"{t} {_fmt(ms, '.0f')}" for t, ms in result["startup_ms"].items() if ms is not None), "",
-        f"{'round trip':<18}{'bytes':>6}{'median µs':>11}{'p99 µs':>9}{'med ×C':>8}{'p99 ×C':>8}"]
+        f"{'round trip':<18}{'bytes':>6}{'median µs':>11}{'p99 µs':>9}{'med ×C':>8}{'p99 ×C':>8}"
+        f"  {'round medians µs':>16}"]
     for target, by_size in result["latency"].items():
         for size, s in by_size.items():
+            spread = f"{min(s['round_medians_us']):.0f}–{max(s['round_medians_us']):.0f}"
             lines.append(f"{target:<18}{size:>6}{s['median_us']:>11.1f}{s['p99_us']:>9.1f}"
-                         f"{_fmt(s['ratio_median'], '.2f'):>8}{_fmt(s['ratio_p99'], '.2f'):>8}")
+                         f"{_fmt(s['ratio_median'], '.2f'):>8}{_fmt(s['ratio_p99'], '.2f'):>8}"
+                         f"  {spread:>16}")
     lines += ["", f"{'stream':<18}{'write msg/s':>12}{'MB/s':>8}{'×C':>8}"
                   f"{'read msg/s':>12}{'MB/s':>8}{'×C':>8}"]
     for target, t in result["throughput"].items():
