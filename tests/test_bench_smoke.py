@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -50,7 +50,7 @@ def echo(request: pytest.FixtureRequest, c_daemon: Path, tmp_path: Path) -> Iter
         yield served.device
 
 
-def _later(delay: float, action) -> threading.Thread:
+def _later(delay: float, action: Callable[[], object]) -> threading.Timer:
     thread = threading.Timer(delay, action)
     thread.start()
     return thread

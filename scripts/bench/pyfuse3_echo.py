@@ -65,7 +65,8 @@ class EchoOperations(pyfuse3.Operations):
             self.poll_handle.notify()
             self.poll_handle = None
 
-    async def lookup(self, parent_inode: int, name: bytes, ctx: pyfuse3.RequestContext) -> pyfuse3.EntryAttributes:
+    async def lookup(self, parent_inode: int, name: bytes,
+                     ctx: pyfuse3.RequestContext) -> pyfuse3.EntryAttributes:
         if parent_inode != pyfuse3.ROOT_INODE or name != ECHO_NAME:
             raise pyfuse3.FUSEError(errno.ENOENT)
         return self._attr(ECHO_INODE)

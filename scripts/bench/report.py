@@ -39,8 +39,8 @@ def pass_table(name: str, result: dict[str, Any]) -> str:
     cpu = "any CPU" if result["cpu"] is None else f"client and daemon on CPU {result['cpu']}"
     lines = [f"== {name}: {cpu} ==", "", "start-up to ready (ms): " + ", ".join(
         f"{t} {_fmt(ms, '.0f')}" for t, ms in result["startup_ms"].items() if ms is not None), "",
-        f"{'round trip':<18}{'bytes':>6}{'median µs':>11}{'p99 µs':>9}{'med ×C':>8}{'p99 ×C':>8}"
-        f"  {'round medians µs':>16}"]
+        f"{'round trip':<18}{'bytes':>6}{'median µs':>11}{'p99 µs':>9}{'med ×C':>8}"
+        f"{'p99 ×C':>8}  {'round medians µs':>16}"]
     for target, by_size in result["latency"].items():
         for size, s in by_size.items():
             spread = f"{min(s['round_medians_us']):.0f}–{max(s['round_medians_us']):.0f}"

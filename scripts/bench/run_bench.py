@@ -47,7 +47,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def choose_targets(all_targets: list[Target], names: str | None) -> tuple[list[Target], dict[str, str]]:
+def choose_targets(all_targets: list[Target],
+                   names: str | None) -> tuple[list[Target], dict[str, str]]:
     """The targets to run, and the reason each left-out default target was skipped."""
     wanted = names.split(",") if names else [t.name for t in all_targets]
     unknown = set(wanted) - {t.name for t in all_targets}

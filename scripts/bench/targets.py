@@ -40,7 +40,7 @@ class Target:
 
 
 def _missing_module(name: str, hint: str) -> Callable[[], str | None]:
-    return lambda: None if importlib.util.find_spec(name) else f"python module {name} missing; {hint}"
+    return lambda: None if importlib.util.find_spec(name) else f"module {name} missing; {hint}"
 
 
 def _missing_file(path: Path) -> Callable[[], str | None]:
