@@ -89,11 +89,6 @@ class RemoteCore:
         """The trace buffer of the current (or last) run; kept after a crash for post-mortems."""
         return self._last_trace.text() if self._last_trace is not None else ""
 
-    def dump(self, vring: int) -> str:
-        if self._run is None:
-            raise RuntimeError(f"{self.name} is {self.state}: no vrings")
-        return self._run.shm.dump(vring)
-
     def start(self, nursery: trio.Nursery, firmware: str, config: dict[str, Any] | None = None) -> None:
         """Load `firmware` and boot. Raises the loader's OSError (EINVAL/ENOENT) at once,
         leaving the core as it was."""

@@ -21,6 +21,8 @@ _U16 = struct.Struct("<H")
 
 VRING_DESC_F_NEXT = 1
 VRING_DESC_F_WRITE = 2
+VRING_DESC_F_INDIRECT = 4
+_DESC_FLAG_NAMES = ((VRING_DESC_F_NEXT, "NEXT"), (VRING_DESC_F_WRITE, "WRITE"), (VRING_DESC_F_INDIRECT, "INDIRECT"))
 VRING_ALIGN = 4096
 
 
@@ -128,7 +130,7 @@ class Vring:
         lines.append("  descriptors:")
         for i in range(self.num):
             addr, length, flags, next_ = self.desc(i)
-            names = "|".join(n for bit, n in ((1, "NEXT"), (2, "WRITE"), (4, "INDIRECT")) if flags & bit)
+            names = "|".join(n for bit, n in _DESC_FLAG_NAMES if flags & bit)
             lines.append(
                 f"    [{i:3d}] addr=0x{addr:08x} len={length:4d} flags=0x{flags:x}"
                 f"{'(' + names + ')' if names else ''} next={next_}"

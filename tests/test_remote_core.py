@@ -1,7 +1,6 @@
 """A remote core as the Linux side drives it: boot a firmware, talk over the vrings, stop, crash,
 restart. `LinuxStandIn` does what virtio_rpmsg_bus would, through the host-side API only."""
 
-import math
 import struct
 from pathlib import Path
 
@@ -260,4 +259,3 @@ def test_board_geometry_is_checked_when_the_core_is_described():
         RemoteCore("r5f0", num_bufs=100)
     with pytest.raises(ValueError, match="no room"):
         RemoteCore("r5f0", buf_size=16)
-    assert not math.isnan(RemoteCore("r5f0", num_bufs=64, buf_size=256).num_bufs)

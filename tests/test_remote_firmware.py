@@ -4,8 +4,6 @@ against the SDK, and the built-ins behaving as documented."""
 import errno
 import shutil
 import struct
-import textwrap
-from pathlib import Path
 
 import pytest
 import trio
@@ -21,7 +19,7 @@ from remote_fw import (
     RemoteCore,
     load_firmware,
 )
-from test_remote_core import LinuxStandIn, boot
+from test_remote_core import boot
 
 
 @pytest.mark.parametrize("name", ["", "..", "../echo", "fw/../../etc/passwd", "sub/echo", "/lib/firmware/echo", "a\0b"])
