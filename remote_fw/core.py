@@ -139,6 +139,9 @@ class RemoteCore:
             self.crash(f"firmware fault: {reason}")
             if self.on_crash is not None:
                 self.on_crash(self.crash_reason or reason)
+        finally:
+            if self._run is run:  # cancelled from outside (the emulator shutting down)
+                self._end(OFFLINE)
 
     async def _rx_loop(self, run: _Run) -> None:
         """One RX task per link: drain every posted buffer per kick, dispatch in FIFO order."""

@@ -25,7 +25,7 @@ class HostTransport:
     on_receive: Callable[[int, int, bytes], None] | None
     """Called as on_receive(src, dst, payload) for each message from the remote, in order."""
     on_tx_complete: Callable[[], None] | None
-    """Called when the remote returned TX buffers after a send() found none free."""
+    """Called when the remote returned TX buffers after send() or can_send() found none free."""
 
     def __init__(self, shm: SharedMemory, to_remote: Mailbox, from_remote: Mailbox) -> None:
         self.num_bufs = shm.num_bufs
@@ -63,8 +63,7 @@ class HostTransport:
             raise PayloadTooLargeError(n, self.mtu)
         buf = self._get_tx_buf()
         if buf is None:
-            # virtio_rpmsg_bus enables the TX-done interrupt only when a sender has to wait.
-            self._tx.used_event = self._tx_last_used
+            self._want_tx_complete()
             return False
         off = self._tx_off[buf]
         RPMSG_HDR.pack_into(self._mem, off, src, dst, 0, n, 0)
@@ -73,6 +72,18 @@ class HostTransport:
         if self._tx.add_avail(buf):
             self._kick(VRING_HOST_TO_REMOTE)
         return True
+
+    def can_send(self) -> bool:
+        """Would send() find a TX buffer? If not, on_tx_complete is armed (virtio_rpmsg_poll:
+        a poller asks for the TX-done interrupt just as a blocked writer does)."""
+        if self._last_sbuf < self.num_bufs or self._tx.used_idx() != self._tx_last_used:
+            return True
+        self._want_tx_complete()
+        return False
+
+    def _want_tx_complete(self) -> None:
+        # virtio_rpmsg_bus enables the TX-done interrupt only while someone waits for a buffer.
+        self._tx.used_event = self._tx_last_used
 
     def _get_tx_buf(self) -> int | None:
         """First the never-used buffers in order, then those the remote returned (get_a_tx_buf)."""

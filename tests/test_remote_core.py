@@ -259,3 +259,12 @@ def test_board_geometry_is_checked_when_the_core_is_described():
         RemoteCore("r5f0", num_bufs=100)
     with pytest.raises(ValueError, match="no room"):
         RemoteCore("r5f0", buf_size=16)
+
+
+async def test_cancelling_the_nursery_the_core_runs_in_powers_it_off():
+    core = RemoteCore("r5f0")
+    async with trio.open_nursery() as emulator:
+        core.start(emulator, "echo")
+        await trio.testing.wait_all_tasks_blocked()
+        emulator.cancel_scope.cancel()
+    assert core.state == "offline" and core.host is None

@@ -127,3 +127,25 @@ async def test_host_kicks_never_block_the_caller_and_are_delivered_in_order():
         nursery.cancel_scope.cancel()
     # the setup kick for vring 0, then one kick of vring 1 per message: none dropped
     assert kicks == [0] + [1] * 8
+
+
+async def test_a_poller_or_blocked_writer_is_told_when_tx_buffers_come_back():
+    _shm, host, device, _to_remote, _ = make_link(num_bufs=4, buf_size=64)
+    completions = []
+    host.on_tx_complete = lambda: completions.append("tx done")
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(host.run)
+        nursery.start_soon(device.run_isr)
+        for n in range(4):
+            assert host.can_send() and host.send(1024, 14, b"%d" % n)
+        await device.take_received()
+        await trio.testing.wait_all_tasks_blocked()
+        assert completions == []  # nobody was waiting: no TX-done interrupt
+        for n in range(4):
+            assert host.send(1024, 14, b"%d" % n)  # the returned buffers are reused
+        assert not host.can_send()  # full: arms the interrupt, as virtio_rpmsg_poll does
+        assert len(await device.take_received()) == 4
+        await trio.testing.wait_all_tasks_blocked()
+        assert completions == ["tx done"]
+        assert host.can_send()
+        nursery.cancel_scope.cancel()
