@@ -6,7 +6,9 @@ placeholder of the same kind in the tree — an empty directory or empty file, o
 host's entry is later bind-mounted, or a copy of a symlink (sysfs links are relative, so they
 resolve inside the merged tree). Where both have a directory (/sys/bus, /sys/bus/platform/devices,
 /sys/devices/platform, /sys/kernel…) the two are merged one level further down, up to `depth`.
-The emulator's own entries always win.
+The emulator's own entries always win, and the directories where the emulated kernel adds
+entries at run time under names the host may use too (virtio0, 234:0…) stay wholly emulated:
+on the board those subsystems hold only the remote cores' devices anyway.
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ log = logging.getLogger(__name__)
 
 DEV_DEPTH = 2  # /dev/<entry>, and /dev/<dir>/<entry> where the emulator has <dir> too
 SYS_DEPTH = 4  # down to /sys/bus/platform/devices/<entry>
+OWNED = frozenset({"sys/bus/virtio", "sys/bus/rpmsg", "sys/class/rpmsg", "sys/class/remoteproc",
+                   "sys/dev/char", "sys/kernel/debug/remoteproc", "sys/kernel/debug/rpmsg_emu"})
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,8 @@ def mirror(host_dir: Path, tree: Directory, tree_path: str, depth: int) -> list[
         except OSError:
             continue
         if ours is not None:
-            if isinstance(ours, Directory) and stat.S_ISDIR(st.st_mode) and depth > 1:
+            if (isinstance(ours, Directory) and stat.S_ISDIR(st.st_mode) and depth > 1
+                    and target not in OWNED):
                 binds += mirror(Path(entry.path), ours, target, depth - 1)
             continue
         perm = stat.S_IMODE(st.st_mode)

@@ -1,0 +1,208 @@
+"""The `rpmsg-emu` command: mount, umount, run, trace, doctor (docs/cli.md).
+
+Exit status: usage errors and impossible boards 2; `mount`/`umount`/`trace` failures 1;
+`doctor` 1 when the kernel cannot run rpmsg_char; `run` passes CMD's status on (128+N when a
+signal N killed it) and uses 125 for its own failures, as env(1) and timeout(1) do.
+"""
+from __future__ import annotations
+
+import argparse
+import errno
+import logging
+import os
+import sys
+from pathlib import Path
+
+from kernel_cfg import BoardError
+
+from fusedev import board_args, mountpoint
+
+log = logging.getLogger("rpmsg-emu")
+
+RUN_FAILED = 125
+
+EPILOG = """examples:
+  rpmsg-emu mount /tmp/board            # then: rpmsg_char_simple --root /tmp/board -r 9
+  rpmsg-emu run -- rpmsg_char_simple -r 9
+  rpmsg-emu run --board am64x --firmware 2=echo -- ./my_app
+  rpmsg-emu trace /tmp/board --core 9
+  rpmsg-emu doctor --config board.config --soc am62x
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log what happens (-vv: debug details)")
+    parser = argparse.ArgumentParser(
+        prog="rpmsg-emu", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Emulate the rpmsg devices of a TI K3 board (/dev/rpmsg_ctrlN, /dev/rpmsgN, "
+                    "/sys) so that the Linux side of an AMP application runs unmodified on a PC.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("mount", parents=[common], help="serve a board under DIR (foreground)",
+                       description="Serve DIR/dev/rpmsg* and DIR/sys until Ctrl-C, SIGTERM or "
+                                   "`rpmsg-emu umount DIR`, then unmount.")
+    p.add_argument("dir", type=Path, metavar="DIR", help="an existing directory to mount on")
+    board_args.add_board_options(p)
+    p.add_argument("--allow-other", action="store_true",
+                   help="let other users in (needs user_allow_other in /etc/fuse.conf unless root)")
+
+    p = sub.add_parser("umount", parents=[common], help="unmount an rpmsg-emu mount",
+                       description="Lazily unmount DIR; its `rpmsg-emu mount` daemon then exits.")
+    p.add_argument("dir", type=Path, metavar="DIR")
+
+    p = sub.add_parser(
+        "run", parents=[common], help="run CMD with the board at the real /dev and /sys",
+        description="Run CMD in a private mount namespace where the emulated board's nodes are at "
+                    "/dev/rpmsg* and /sys, and the host's other /dev and /sys entries still work. "
+                    "Needs root, or unprivileged user namespaces. Exits with CMD's status "
+                    f"(128+N if signal N killed it; {RUN_FAILED} if rpmsg-emu itself failed).")
+    board_args.add_board_options(p)
+    p.add_argument("--allow-other", action="store_true",
+                   help="let CMD's children that change user reach the nodes too")
+    p.add_argument("--map-root", action="store_true",
+                   help="as an ordinary user: be root inside (like unshare -r), so root-only "
+                        "sysfs writes (remoteproc state, debugfs crash) work")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARG ...]")
+
+    p = sub.add_parser("trace", parents=[common], help="show the rpmsg messages of a mount live",
+                       description="Print each rpmsg message passing through the board mounted "
+                                   "at DIR: time, core, tx (Linux→remote) or rx, src -> dst, "
+                                   "[length], payload as hex and text. Ctrl-C stops.")
+    p.add_argument("dir", type=Path, metavar="DIR", help="an `rpmsg-emu mount` directory")
+    p.add_argument("--core", metavar="NAME_OR_ID",
+                   help="only this core: rproc id (9), TI name (M4F_MCU0_0) or device name")
+    p.add_argument("--addr", type=int, metavar="N", help="only messages from or to address N")
+
+    p = sub.add_parser("doctor", parents=[common], help="check a kernel config for rpmsg_char",
+                       description="Check the running kernel's config (or FILE) for what "
+                                   "rpmsg_char needs on a TI K3 board. Exit 0 when it can work, "
+                                   "1 when something required is missing (always on a PC).")
+    p.add_argument("--config", type=Path, metavar="FILE", help="a kernel .config to check")
+    p.add_argument("--soc", metavar="NAME", help="only the remoteproc drivers this SoC needs")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="rpmsg-emu: %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](parser, args)
+    except BoardError as exc:
+        parser.exit(2, f"rpmsg-emu: error: {exc}\n")
+    except KeyboardInterrupt:
+        return 130
+
+
+def _mount(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from fusedev.emulator import Emulator
+    from fusedev.foreground import mount
+
+    board = board_args.default_owner_for_user(board_args.board_from_args(args), args)
+    if not args.dir.is_dir():
+        parser.error(f"mount point {args.dir} is not a directory")
+    try:
+        return mount(Emulator(board), args.dir, allow_other=args.allow_other)
+    except BaseException as exc:  # trio wraps errors in exception groups
+        oserror = _find_oserror(exc)
+        if oserror is None:
+            raise
+        print(f"rpmsg-emu: cannot serve {args.dir}: {oserror.strerror or oserror}",
+              file=sys.stderr)
+        return 1
+
+
+def _umount(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    real = os.path.realpath(args.dir)
+    fstype = mountpoint.fuse_mounts().get(real)
+    if fstype != "fuse.rpmsg-emu":
+        what = f"a {fstype} mount" if fstype else "not mounted"
+        print(f"rpmsg-emu: {args.dir} is not an rpmsg-emu mount ({what})", file=sys.stderr)
+        return 1
+    try:
+        mountpoint.detach(Path(real))
+    except OSError as exc:
+        print(f"rpmsg-emu: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from fusedev.emulator import Emulator
+    from fusedev.namespace_run import run
+    from fusedev.namespaces import NamespaceError
+
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not cmd:
+        parser.error("run needs a command: rpmsg-emu run [options] -- CMD [ARG ...]")
+    board = board_args.board_from_args(args)
+    if not args.map_root:
+        board = board_args.default_owner_for_user(board, args)
+    try:
+        return run(lambda: Emulator(board), cmd, allow_other=args.allow_other,
+                   map_root=args.map_root)
+    except NamespaceError as exc:
+        print(f"rpmsg-emu: {exc.strerror}", file=sys.stderr)
+        return RUN_FAILED
+    except BaseException as exc:
+        oserror = _find_oserror(exc)
+        if oserror is None:
+            raise
+        print(f"rpmsg-emu: cannot set up the board: {oserror.strerror or oserror}",
+              file=sys.stderr)
+        return RUN_FAILED
+
+
+def _trace(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from fusedev import trace_view
+
+    try:
+        core = trace_view.core_name(args.dir, args.core) if args.core else None
+        trace_view.show(args.dir, sys.stdout, core=core, addr=args.addr)
+    except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:  # `rpmsg-emu trace DIR | head`
+        sys.stdout = None  # type: ignore[assignment]  # nothing left to flush to
+        return 0
+    except OSError as exc:
+        hint = (" (is an rpmsg-emu mount there?)" if exc.errno in (errno.ENOENT, errno.ENOTCONN)
+                else "")
+        print(f"rpmsg-emu: {exc.filename or args.dir}: {exc.strerror}{hint}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _doctor(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from fusedev.doctor_cmd import doctor
+    from kernel_cfg import soc_by_family
+
+    if args.soc is not None:
+        try:
+            soc_by_family(args.soc)
+        except KeyError as exc:
+            parser.error(exc.args[0])
+    try:
+        return doctor(args.config, args.soc, sys.stdout)
+    except OSError as exc:
+        parser.error(f"{args.config}: {exc.strerror}")
+
+
+def _find_oserror(exc: BaseException) -> OSError | None:
+    if isinstance(exc, OSError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _find_oserror(inner)
+            if found is not None:
+                return found
+    return None
+
+
+COMMANDS = {"mount": _mount, "umount": _umount, "run": _run, "trace": _trace,
+            "doctor": _doctor}
+
+if __name__ == "__main__":
+    sys.exit(main())

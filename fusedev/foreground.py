@@ -1,0 +1,84 @@
+"""`rpmsg-emu mount DIR`: serve a board in the foreground until Ctrl-C, SIGTERM or an unmount.
+
+Everything printed is computed from the in-memory tree, never by reading DIR (not even an
+lstat of DIR itself, as os.path.realpath does): the trio loop that would answer is this thread.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from functools import partial
+from pathlib import Path
+
+import trio
+
+from fusedev import mountpoint
+from fusedev.emulator import Emulator
+from fusedev.vfs import Directory
+
+log = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+READY = "rpmsg-emu: serving"  # first line once the tree is usable; the pytest plugin waits for it
+UNMOUNT_POLL = 0.5  # seconds between checks that nobody unmounted DIR from outside
+
+
+async def serve_foreground(emu: Emulator, mount_dir: Path, *, allow_other: bool = False) -> None:
+    """Serve until a stop signal or an unmount from outside."""
+    mount_dir = Path(os.path.realpath(mount_dir))  # now: once mounted, lstat would ask us
+    with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def serve(task_status: trio.TaskStatus[None]) -> None:
+                await emu.serve(mount_dir, allow_other=allow_other, task_status=task_status)
+                nursery.cancel_scope.cancel()
+
+            async def watch_signals() -> None:
+                async for signum in signals:
+                    log.info("%s: unmounting %s", signal.Signals(signum).name, mount_dir)
+                    emu.close()
+                    return
+
+            await nursery.start(serve)
+            nursery.start_soon(watch_signals)
+            nursery.start_soon(_close_when_unmounted, emu, mount_dir)
+            print(usage(emu, mount_dir), flush=True)
+
+
+async def _close_when_unmounted(emu: Emulator, mount_dir: Path) -> None:
+    """`rpmsg-emu umount DIR` (or fusermount3 -u) ends the daemon too."""
+    while str(mount_dir) in mountpoint.fuse_mounts():  # /proc/self/mountinfo, safe from this thread
+        await trio.sleep(UNMOUNT_POLL)
+    log.info("%s was unmounted from outside", mount_dir)
+    emu.close()
+
+
+def usage(emu: Emulator, mount_dir: Path) -> str:
+    """What is emulated at `mount_dir` (a real path) and how programs reach it."""
+    dev = emu.root.lookup("dev")
+    nodes = sorted(dev.children) if isinstance(dev, Directory) else []
+    rproc = next(iter(emu.board.cores), 9)
+    examples = [
+        (f"rpmsg_char_simple --root {mount_dir} -r {rproc}", "TI's example (our port)"),
+        (f"RPMSG_CHAR_ROOT={mount_dir} your-program", "programs using rpmsg_char"),
+        (f"rpmsg-emu trace {mount_dir}", "watch the messages"),
+        ("rpmsg-emu run -- your-program", "hard-coded /dev and /sys paths"),
+    ]
+    width = max(len(command) for command, _ in examples)
+    return "\n".join([
+        f"{READY} board {emu.board.name} at {mount_dir} (pid {os.getpid()})",
+        emu.describe(),
+        "device nodes: " + (" ".join(f"{mount_dir}/dev/{n}" for n in nodes) or "none yet"),
+        "use it:",
+        *(f"  {command:<{width}}  # {why}" for command, why in examples),
+        f"stop with Ctrl-C, kill {os.getpid()}, or rpmsg-emu umount {mount_dir}",
+    ])
+
+
+def mount(emu: Emulator, mount_dir: Path, *, allow_other: bool = False) -> int:
+    """Run the foreground daemon; exit status 0 after a clean stop."""
+    trio.run(partial(serve_foreground, emu, mount_dir, allow_other=allow_other))
+    print(f"rpmsg-emu: unmounted {mount_dir}", file=sys.stderr)
+    return 0
