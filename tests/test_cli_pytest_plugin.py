@@ -1,0 +1,65 @@
+"""The `rpmsg_board` fixture, used from a user's test file in a separate pytest run."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from fusedev import mountpoint
+
+pytest_plugins = ["pytester"]
+
+USER_TESTS = '''
+import pytest
+
+from rpmsg_char import ROOT_ENV
+
+
+def test_default_board(rpmsg_board):
+    assert (rpmsg_board / "dev" / "rpmsg_ctrl0").exists()
+    assert (rpmsg_board / "sys/devices/soc0/family").read_text().strip() == "AM62X"
+    print("MOUNTED", rpmsg_board)
+
+
+@pytest.mark.rpmsg_board(soc="am64x", firmware={2: "echo"}, kernel="mainline")
+def test_marker(rpmsg_board):
+    assert (rpmsg_board / "sys/devices/soc0/family").read_text().strip() == "AM64X"
+    print("MOUNTED", rpmsg_board)
+
+
+@pytest.mark.parametrize("rpmsg_board", ["j721e", {"soc": "am62x", "firmware": ["15=echo"]}],
+                         indirect=True)
+def test_indirect(rpmsg_board):
+    family = (rpmsg_board / "sys/devices/soc0/family").read_text().strip()
+    assert family in ("J721E", "AM62X")
+    print("MOUNTED", rpmsg_board)
+
+
+def test_echo_through_the_library(rpmsg_board, monkeypatch):
+    from rpmsg_char.examples.simple import main
+    monkeypatch.setenv(ROOT_ENV, str(rpmsg_board))
+    assert main(["-r", "9", "-n", "2"]) == 0
+    print("MOUNTED", rpmsg_board)
+'''
+
+
+def test_fixture_mounts_parametrises_and_always_unmounts(pytester: pytest.Pytester):
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=5)
+    mounted = re.findall(r"MOUNTED (\S+)", "\n".join(result.outlines))
+    assert len(set(mounted)) == 5
+    assert not set(mounted) & set(mountpoint.fuse_mounts())
+
+
+def test_unknown_option_is_a_usage_error(pytester: pytest.Pytester):
+    pytester.makepyfile(test_user='''
+import pytest
+
+@pytest.mark.rpmsg_board(sok="am64x")
+def test_typo(rpmsg_board):
+    pass
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*rpmsg_board: unknown options*sok*allowed: board, soc*"])
