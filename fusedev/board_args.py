@@ -32,8 +32,9 @@ def add_board_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--firmware", metavar="ID=NAME", action="append", default=[],
                        help="firmware for one core, ID a TI rproc id (9) or name (M4F_MCU0_0); "
                             "repeatable; adds the core if the board lacks it")
-    group.add_argument("--owner", metavar="USER", help="owner of /dev/rpmsg* (name or uid)")
-    group.add_argument("--group", metavar="GROUP", help="group of /dev/rpmsg* (name or gid)")
+    group.add_argument("--owner", metavar="USER", help="owner of /dev/rpmsg* (name or uid; default: the board's, "
+                            "root, or you when you are not root)")
+    group.add_argument("--group", metavar="GROUP", help="group of /dev/rpmsg* (name or gid; default as --owner)")
     group.add_argument("--mode", metavar="MODE", help="permissions of /dev/rpmsg*, e.g. 0660")
 
 

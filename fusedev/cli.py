@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--map-root", action="store_true",
                    help="as an ordinary user: be root inside (like unshare -r), so root-only "
                         "sysfs writes (remoteproc state, debugfs crash) work")
-    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARG ...]")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARG ...]",
+                   help="the program to run and its arguments")
 
     p = sub.add_parser("trace", parents=[common], help="show the rpmsg messages of a mount live",
                        description="Print each rpmsg message passing through the board mounted "
