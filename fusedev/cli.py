@@ -17,8 +17,6 @@ from kernel_cfg import BoardError
 
 from fusedev import board_args, mountpoint
 
-log = logging.getLogger("rpmsg-emu")
-
 RUN_FAILED = 125
 
 EPILOG = """examples:

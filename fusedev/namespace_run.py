@@ -22,7 +22,7 @@ import sys
 import tempfile
 from functools import partial
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import AsyncIterator, Callable, Protocol
 
 import trio
 
@@ -135,7 +135,7 @@ async def _run_child(argv: list[str]) -> int:
     return 128 - status if status < 0 else status
 
 
-async def _forward_signals(signals, child: subprocess.Popen) -> None:
+async def _forward_signals(signals: AsyncIterator[int], child: subprocess.Popen) -> None:
     async for signum in signals:
         if signum in TTY_SIGNALS and _terminal_signalled_child():
             continue
