@@ -114,23 +114,23 @@ async def _serve_and_run(emu: Servable, staging: Staging, argv: list[str],
 
 async def _run_child(argv: list[str]) -> int:
     """Spawn CMD, pass on signals, wait; the status the way a shell reports it."""
-    try:
-        # Popen in this (the loop) thread: it opens nothing, returns once CMD is exec'ed, and
-        # the parent-death signal is tied to the thread that forked, which lives to the end.
-        child = subprocess.Popen(argv, preexec_fn=partial(namespaces.set_parent_death_signal,
-                                                          signal.SIGKILL))
-    except OSError as exc:
-        print(f"rpmsg-emu: cannot run {argv[0]}: {exc.strerror}", file=sys.stderr)
-        return 127 if isinstance(exc, FileNotFoundError) else 126
-    pidfd = os.pidfd_open(child.pid)
-    try:
-        with trio.open_signal_receiver(*FORWARDED) as signals:
+    with trio.open_signal_receiver(*FORWARDED) as signals:  # before CMD exists: none is lost
+        try:
+            # Popen in this (the loop) thread: it opens nothing, returns once CMD is exec'ed,
+            # and the parent-death signal is tied to the thread that forked, which lives on.
+            child = subprocess.Popen(argv, preexec_fn=partial(
+                namespaces.set_parent_death_signal, signal.SIGKILL))
+        except OSError as exc:
+            print(f"rpmsg-emu: cannot run {argv[0]}: {exc.strerror}", file=sys.stderr)
+            return 127 if isinstance(exc, FileNotFoundError) else 126
+        pidfd = os.pidfd_open(child.pid)
+        try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_forward_signals, signals, child)
                 await trio.lowlevel.wait_readable(pidfd)
                 nursery.cancel_scope.cancel()
-    finally:
-        os.close(pidfd)
+        finally:
+            os.close(pidfd)
     status = child.wait()
     return 128 - status if status < 0 else status
 
