@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import trio
+import trio.testing
 from kernel_cfg import Board, default_board
 
 from fusedev.fuse_session import FuseMount
@@ -31,9 +32,15 @@ class Emulator:
                     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Mount, boot, report started once usable, serve until `close()`; then tear down."""
         self.mount = FuseMount(self.root, Path(mount_dir), allow_other=allow_other)
+        mount = self.mount
         with self._cancel:
             async with trio.open_nursery() as nursery:
-                await nursery.start(self.mount.serve)
+
+                async def serve_mount(task_status: trio.TaskStatus[None]) -> None:
+                    await mount.serve(task_status=task_status)
+                    nursery.cancel_scope.cancel()  # unmounted from outside: we are done
+
+                await nursery.start(serve_mount)
                 try:
                     self.kernel.boot(nursery)
                     await self._settle()
@@ -41,7 +48,7 @@ class Emulator:
                     await trio.sleep_forever()
                 finally:
                     self.kernel.shutdown()
-                    self.mount.close()
+                    mount.close()
 
     async def _settle(self) -> None:
         """Let the booted firmwares announce their channels before users look."""

@@ -69,6 +69,7 @@ int rpe_reply_entry(fuse_req_t req, fuse_ino_t ino, unsigned mode, unsigned nlin
 int rpe_reply_attr(fuse_req_t req, fuse_ino_t ino, unsigned mode, unsigned nlink,
                    unsigned uid, unsigned gid, uint64_t size, double timeout, int64_t mtime);
 int rpe_reply_open(fuse_req_t req, struct fuse_file_info *fi, uint64_t fh, int direct);
+int rpe_reply_open_stream(fuse_req_t req, uint64_t fh);
 int rpe_reply_statfs(fuse_req_t req);
 void rpe_free_buf(struct fuse_buf *buf);
 size_t rpe_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const char *name,
@@ -107,6 +108,7 @@ extern "Python" {
 SOURCE = r"""
 #define FUSE_USE_VERSION 35
 #include <fuse_lowlevel.h>
+#include <linux/fuse.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -246,6 +248,21 @@ static int rpe_reply_open(fuse_req_t req, struct fuse_file_info *fi, uint64_t fh
     fi->nonseekable = direct ? 1 : 0;
     fi->keep_cache = 0;
     return fuse_reply_open(req, fi);
+}
+
+/*
+ * Open a device as a stream: direct I/O, no file position and so no position lock. A
+ * character device has none either, so a write from one thread is not held up by a read
+ * blocked in another on the same fd. libfuse 3.14 has no field for FOPEN_STREAM in
+ * fuse_file_info, so this builds the open reply itself, as fuse_reply_open would.
+ */
+static int rpe_reply_open_stream(fuse_req_t req, uint64_t fh)
+{
+    struct fuse_open_out out;
+    memset(&out, 0, sizeof(out));
+    out.fh = fh;
+    out.open_flags = FOPEN_DIRECT_IO | FOPEN_NONSEEKABLE | FOPEN_STREAM;
+    return fuse_reply_buf(req, (const char *)&out, sizeof(out));
 }
 
 static int rpe_reply_statfs(fuse_req_t req)

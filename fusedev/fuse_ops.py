@@ -153,7 +153,7 @@ class Operations:
                 except WouldBlock as again:
                     blocked = again
                 except OSError as exc:
-                    lib.fuse_reply_err(req, exc.errno or errno.EIO)
+                    reply_err(req, exc.errno)
                     return
                 except Exception:
                     log.exception("deferred request failed")
@@ -165,7 +165,7 @@ class Operations:
                 with trio.move_on_at(deadline) as timer:
                     await blocked.queue.sleep()
                 if timer.cancelled_caught:
-                    lib.fuse_reply_err(req, blocked.timeout_errno)
+                    reply_err(req, blocked.timeout_errno)
                     return
         if pending.interrupted:
             lib.fuse_reply_err(req, errno.EINTR)
@@ -225,7 +225,11 @@ class Operations:
         ctx = lib.fuse_req_ctx(req)
         file = OpenFile(node, fi.flags, uid=ctx.uid, pid=ctx.pid)
         node.fops.open(file)
-        lib.rpe_reply_open(req, fi, self._new_fh(file), 1)
+        fh = self._new_fh(file)
+        if lib.rpe_reply_open_stream(req, fh) == -errno.ENOENT:
+            # The open was interrupted before our reply arrived: nobody holds the file.
+            del self.handles[fh]
+            node.fops.release(file)
 
     def read(self, req: Any, size: int, offset: int, fi: Any) -> None:
         handle = self.handles.get(fi.fh)
@@ -353,6 +357,18 @@ class Operations:
         return notify
 
 
+def reply_err(req: Any, err: int | None) -> None:
+    """Answer with an errno the FUSE protocol can carry.
+
+    The kernel rejects a reply whose error is 0 or ≥ 512 (the ERESTART* range) and the
+    client would wait forever, so such a value becomes EIO, loudly.
+    """
+    if not err or not 0 < err < 512:
+        log.error("errno %r cannot travel through FUSE; answering EIO", err)
+        err = errno.EIO
+    lib.fuse_reply_err(req, err)
+
+
 def _reply_data(req: Any, data: bytes) -> None:
     lib.fuse_reply_buf(req, data, len(data))
 
@@ -369,7 +385,7 @@ def _ops(req: Any) -> Operations:
 
 def _fail(req: Any, exc: BaseException) -> None:
     if isinstance(exc, OSError) and exc.errno:
-        lib.fuse_reply_err(req, exc.errno)
+        reply_err(req, exc.errno)
     else:
         log.exception("FUSE operation failed", exc_info=exc)
         lib.fuse_reply_err(req, errno.EIO)

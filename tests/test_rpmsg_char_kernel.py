@@ -319,3 +319,43 @@ def test_26_channel_name_keeps_minus_one_while_src_shows_the_address(emu) -> Non
     assert (channel / "announce").read_text() == "false\n"
     assert (channel / "modalias").read_text() == "rpmsg:rpmsg_chrdev\n"
     assert os.readlink(channel / "driver").endswith("bus/rpmsg/drivers/rpmsg_chrdev")
+
+
+def test_02_open_after_destroy_while_the_node_is_still_reachable_is_enetreset(emu) -> None:
+    fd, _ = open_ept(emu)
+    destroy(fd)
+    # /proc/self/fd/N reopens the very inode, without a path lookup: the race window of
+    # a stale node, which the kernel answers with ENETRESET (v6.3+).
+    assert errno_of(os.open, f"/proc/self/fd/{fd}", os.O_RDWR) == errno.ENETRESET
+    os.close(fd)
+
+
+def test_18_19_bad_pointers_are_efault(emu) -> None:
+    fd, _ = open_ept(emu)
+    assert errno_of(fcntl.ioctl, fd, GET_OUTGOING_FLOWCONTROL, 1) == errno.EFAULT
+    os.close(fd)
+    ctrl = os.open(emu.root / "dev/rpmsg_ctrl0", os.O_RDWR)
+    assert errno_of(fcntl.ioctl, ctrl, CREATE_EPT, 1) == errno.EFAULT
+    os.close(ctrl)
+
+
+def test_10_a_full_tx_ring_is_eagain_nonblocking_and_times_out_after_15_s_blocking(emu
+                                                                                  ) -> None:
+    # Crash the R5F with recovery disabled: its devices stay, but nobody returns TX buffers.
+    node = create_ept(emu.root, "stuck", ctrl=1)
+    fd = os.open(emu.root / "dev" / node, os.O_RDWR | os.O_NONBLOCK)
+    crash = os.open(emu.root / "sys/kernel/debug/remoteproc/remoteproc1/crash", os.O_WRONLY)
+    os.write(crash, b"watchdog")
+    os.close(crash)
+    sent = 0
+    with pytest.raises(BlockingIOError):
+        while sent < 10_000:
+            os.write(fd, b"m")
+            sent += 1
+    assert sent == 256  # every TX buffer of the Linux→remote vring
+    os.set_blocking(fd, True)
+    started = time.monotonic()
+    # The kernel leaks errno 512 (ERESTARTSYS) here; FUSE cannot carry it: ETIMEDOUT.
+    assert errno_of(os.write, fd, b"m") == errno.ETIMEDOUT
+    assert 14.5 < time.monotonic() - started < 30
+    os.close(fd)

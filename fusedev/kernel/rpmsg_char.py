@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_KMALLOC = 4 << 20  # a larger write fails to allocate in the kernel: ENOMEM
-
 
 class Eptdev(FileOperations):
     """One `rpmsgN` device and its file operations."""
@@ -42,7 +40,7 @@ class Eptdev(FileOperations):
         self.src = info.src
         self.dst = info.dst
         self.default_ept = default_ept
-        self.ept: Endpoint | None = default_ept
+        self.ept: Endpoint | None = None  # bound while open, as eptdev->ept
         self.queue: collections.deque[bytes] = collections.deque()
         self.readq = WaitQueue()
         self.opened: OpenFile | None = None
@@ -70,9 +68,7 @@ class Eptdev(FileOperations):
         if self.gone:
             return
         self.gone = True
-        if self.ept is not None and self.ept is not self.default_ept:
-            self.ept.destroy()
-        self.ept = None
+        self._unbind()
         self.readq.wake_up()
         self.kernel.core.device_del(self.dev)
         for callback in self.on_destroy:
@@ -89,11 +85,13 @@ class Eptdev(FileOperations):
     # ---- file operations -----------------------------------------------------------------
 
     def open(self, file: OpenFile) -> None:
-        if self.opened is not None:
+        if self.ept is not None:
             raise FsError(errno.EBUSY)
         if self.gone:
             raise FsError(self.kernel.profile.open_after_destroy_errno)
-        if self.default_ept is None:
+        if self.default_ept is not None:
+            self.ept = self.default_ept
+        else:
             self.ept = self.vrp.create_ept(self.src, self.receive)
             if self.src == RPMSG_ADDR_ANY and self.kernel.profile.eptdev_src_shows_address:
                 self.src = self.ept.addr  # TI vendor kernel; mainline keeps -1
@@ -103,12 +101,16 @@ class Eptdev(FileOperations):
     def release(self, file: OpenFile) -> None:
         if self.opened is not file:
             return
-        if self.ept is not None and self.ept is not self.default_ept:
-            self.ept.destroy()
-            self.ept = None
+        self._unbind()
         self.queue.clear()
         self.opened = None
         self._put()
+
+    def _unbind(self) -> None:
+        """Drop the bound endpoint; a channel's default endpoint lives on with the channel."""
+        if self.ept is not None and self.ept is not self.default_ept:
+            self.ept.destroy()
+        self.ept = None
 
     def read(self, file: OpenFile, size: int, flags: int) -> bytes:
         if self.ept is None:
@@ -120,8 +122,6 @@ class Eptdev(FileOperations):
         return self.queue.popleft()[:size]
 
     def write(self, file: OpenFile, data: bytes, flags: int) -> int:
-        if len(data) > MAX_KMALLOC:
-            raise FsError(errno.ENOMEM)
         if self.ept is None:
             raise FsError(errno.EPIPE)
         return self.ept.sendto(self.dst, data, bool(flags & 0o4000))

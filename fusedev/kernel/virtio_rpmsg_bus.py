@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 
 VIRTIO_ID_RPMSG = 7
 TX_TIMEOUT = 15.0  # seconds a blocking send waits for a TX buffer
-ERESTARTSYS = 512  # what user space sees when that wait times out (a kernel quirk)
-MAX_KMALLOC = 4 << 20
+# The kernel leaks -ERESTARTSYS (errno 512) when that wait times out. FUSE cannot carry an
+# errno ≥ 512, so the client gets ETIMEDOUT instead (docs/conformance.md, item 10).
+TX_TIMEOUT_ERRNO = errno.ETIMEDOUT
 _NS_MSG = struct.Struct("<32sII")
 
 
@@ -152,7 +153,7 @@ class VirtioRpmsg:
         if not self.host.send(src, dst, data):
             if nonblock:
                 raise FsError(errno.EAGAIN)
-            raise WouldBlock(self.txq, timeout=TX_TIMEOUT, timeout_errno=ERESTARTSYS)
+            raise WouldBlock(self.txq, timeout=TX_TIMEOUT, timeout_errno=TX_TIMEOUT_ERRNO)
         self.kernel.trace.record(self.core_name, "tx", src, dst, data)
         return len(data)
 
