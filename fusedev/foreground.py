@@ -14,7 +14,6 @@ from pathlib import Path
 
 import trio
 
-from fusedev import mountpoint
 from fusedev.emulator import Emulator
 from fusedev.vfs import Directory
 
@@ -22,7 +21,6 @@ log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 READY = "rpmsg-emu: serving"  # first line once the tree is usable; the pytest plugin waits for it
-UNMOUNT_POLL = 0.5  # seconds between checks that nobody unmounted DIR from outside
 
 
 async def serve_foreground(emu: Emulator, mount_dir: Path, *, allow_other: bool = False) -> None:
@@ -32,6 +30,7 @@ async def serve_foreground(emu: Emulator, mount_dir: Path, *, allow_other: bool 
         async with trio.open_nursery() as nursery:
 
             async def serve(task_status: trio.TaskStatus[None]) -> None:
+                # Returns on close() and also when DIR is unmounted from outside.
                 await emu.serve(mount_dir, allow_other=allow_other, task_status=task_status)
                 nursery.cancel_scope.cancel()
 
@@ -43,16 +42,7 @@ async def serve_foreground(emu: Emulator, mount_dir: Path, *, allow_other: bool 
 
             await nursery.start(serve)
             nursery.start_soon(watch_signals)
-            nursery.start_soon(_close_when_unmounted, emu, mount_dir)
             print(usage(emu, mount_dir), flush=True)
-
-
-async def _close_when_unmounted(emu: Emulator, mount_dir: Path) -> None:
-    """`rpmsg-emu umount DIR` (or fusermount3 -u) ends the daemon too."""
-    while str(mount_dir) in mountpoint.fuse_mounts():  # /proc/self/mountinfo, safe from this thread
-        await trio.sleep(UNMOUNT_POLL)
-    log.info("%s was unmounted from outside", mount_dir)
-    emu.close()
 
 
 def usage(emu: Emulator, mount_dir: Path) -> str:
