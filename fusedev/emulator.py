@@ -64,7 +64,7 @@ class Emulator:
                  f"kernel profile {board.profile.name} ({board.profile.kernel_release})"]
         for rproc in self.kernel.rprocs:
             spec = rproc.spec
-            firmware = rproc._resolve(rproc.firmware)
+            firmware = rproc.resolve_firmware(rproc.firmware)
             lines.append(f"  rproc id {spec.rproc_id:2d} {spec.id_name:<12} {spec.device:<16} "
                          f"remoteproc{rproc.index}  {rproc.state:<8} firmware {firmware}")
         return "\n".join(lines)

@@ -109,8 +109,12 @@ class Operations:
 
     def _node_removed(self, parent: Directory, name: str, node: Node) -> None:
         """Removed from the tree: cached kernel entries of stable nodes must go too."""
-        if node.timeout and node.nlookup and parent.nlookup and self._invalidations:
-            self._invalidations.send_nowait((self.ino_of(parent), name))
+        if node.timeout and node.nlookup and self._invalidations:
+            try:
+                self._invalidations.send_nowait((self.ino_of(parent), name))
+            except trio.WouldBlock:
+                log.warning("invalidation queue full: %s/%s stays cached until it expires",
+                            parent.path(), name)
 
     async def run_invalidations(self) -> None:
         """Send entry invalidations from a worker thread.

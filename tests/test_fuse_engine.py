@@ -210,6 +210,18 @@ def test_attribute_write_reaches_its_callback(toy: DaemonProcess) -> None:
     assert stat.S_ISREG(state.stat().st_mode) and state.stat().st_size == 4096
 
 
+def test_removed_stable_entries_are_invalidated_in_the_kernel_cache(toy: DaemonProcess
+                                                                     ) -> None:
+    stable = toy.mount_dir / "stable"
+    assert stable.is_dir()  # now cached by the kernel for an hour
+    (toy.mount_dir / "control").write_bytes(b"drop")
+    deadline = time.monotonic() + 5
+    while stable.exists():
+        assert time.monotonic() < deadline, "the kernel still sees a removed entry"
+        time.sleep(0.01)
+    assert "stable" not in os.listdir(toy.mount_dir)
+
+
 def test_read_only_attribute_refuses_writes(toy: DaemonProcess) -> None:
     with pytest.raises(PermissionError):
         (toy.mount_dir / "devices/platform/bus@f0000/5000000.m4fss/name").write_text("x")

@@ -83,6 +83,10 @@ def build_tree(stored: list[bytes]) -> Directory:
                    store=stored.append, mode=0o644)
     root.makedirs("bus/platform/devices").symlink(
         "5000000.m4fss", "../../../devices/platform/bus@f0000/5000000.m4fss")
+    # A stable (long-cached) entry that a write to `control` removes: the engine must
+    # invalidate the kernel's cached entry for it to vanish at once.
+    root.mkdir("stable")
+    root.attribute("control", store=lambda data: root.discard("stable"), mode=0o200)
     return root
 
 

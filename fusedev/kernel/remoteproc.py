@@ -87,7 +87,7 @@ class Rproc:
         self.power = 1
 
     def _start(self) -> None:
-        firmware = self._resolve(self.firmware)
+        firmware = self.resolve_firmware(self.firmware)
         try:
             self.core.start(self.kernel.nursery, firmware,
                             self.config.config if self.config else None)
@@ -101,7 +101,7 @@ class Rproc:
         self.vdev.add()
         log.info("%s: powered up with %s", self.name, self.firmware)
 
-    def _resolve(self, firmware: str) -> str:
+    def resolve_firmware(self, firmware: str) -> str:
         """The DT firmware name maps to the board's simulated firmware for this core."""
         if self.config is not None and firmware == self.spec.default_firmware:
             return self.config.firmware
