@@ -17,12 +17,12 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from blocked_read import BlockedRead
 from daemon_process import DaemonProcess, alive, toy_echo
 from toy_echo_fs import ECHO_IOC_COUNT, ECHO_IOC_DRAIN, ECHO_IOC_XOR
 
@@ -267,22 +267,10 @@ def test_ctrl_c_unmounts_too(toy: DaemonProcess) -> None:
 def test_killed_daemon_leaves_clients_an_error_and_the_next_mount_works(
         toy: DaemonProcess, tmp_path: Path) -> None:
     fd = os.open(toy.mount_dir / "echo", os.O_RDWR)
-    outcome: dict[str, int] = {}
-
-    def blocked_reader() -> None:
-        try:
-            os.read(fd, 64)
-        except OSError as exc:
-            outcome["errno"] = exc.errno
-
-    reader = threading.Thread(target=blocked_reader)
-    reader.start()
-    time.sleep(0.3)
+    reader = BlockedRead(fd, 64, settle=0.3)
     toy.proc.kill()
     toy.proc.wait(10)
-    reader.join(10)
-    assert not reader.is_alive(), "a client of a killed daemon hangs"
-    assert outcome["errno"] == errno.ECONNABORTED  # the kernel aborts requests in flight
+    assert reader.wait().errno == errno.ECONNABORTED  # the kernel aborts requests in flight
     with pytest.raises(OSError) as err:
         os.stat(toy.mount_dir / "echo")
     assert err.value.errno == errno.ENOTCONN

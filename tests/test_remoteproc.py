@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import errno
 import os
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from blocked_read import BlockedRead
 from rpmsg_ioctl import create_ept
 
 M4F = "sys/class/remoteproc/remoteproc0"  # AM62x id 9, 5000000.m4fss
@@ -106,20 +106,9 @@ def test_31_stop_while_a_reader_blocks_gives_epipe_and_start_brings_fresh_device
                                                                                  ) -> None:
     node = create_ept(emu.root, "reader")
     fd = os.open(emu.root / "dev" / node, os.O_RDWR)
-    outcome: dict[str, int] = {}
-
-    def reader() -> None:
-        try:
-            os.read(fd, 496)
-        except OSError as exc:
-            outcome["errno"] = exc.errno
-
-    thread = threading.Thread(target=reader)
-    thread.start()
-    time.sleep(0.2)
+    reader = BlockedRead(fd)
     write(emu.root / M4F / "state", "stop")
-    thread.join(10)
-    assert outcome == {"errno": errno.EPIPE}
+    assert reader.wait().errno == errno.EPIPE
     assert node not in os.listdir(emu.root / "dev")
     assert not (emu.root / "sys/bus/virtio/devices/virtio0").exists()
     assert "rpmsg_ctrl0" not in os.listdir(emu.root / "dev")

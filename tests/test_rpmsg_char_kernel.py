@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from blocked_read import BlockedRead
 from rpmsg_ioctl import (CREATE_DEV, CREATE_EPT, GET_OUTGOING_FLOWCONTROL, RELEASE_DEV,
                          RPMSG_ADDR_ANY, SET_INCOMING_FLOWCONTROL, create_ept, ctrl_ioctl,
                          destroy, eptdevs)
@@ -64,20 +65,9 @@ def test_04_nonblocking_read_of_an_empty_queue_is_eagain(emu) -> None:
 
 def test_04_blocking_read_woken_by_destroy_gets_epipe(emu) -> None:
     fd, _ = open_ept(emu)
-    result: dict[str, int] = {}
-
-    def reader() -> None:
-        try:
-            os.read(fd, 496)
-        except OSError as exc:
-            result["errno"] = exc.errno
-
-    thread = threading.Thread(target=reader)
-    thread.start()
-    time.sleep(0.2)
+    reader = BlockedRead(fd)
     destroy(fd)  # from another thread, while the read sleeps
-    thread.join(10)
-    assert result == {"errno": errno.EPIPE}
+    assert reader.wait().errno == errno.EPIPE
     os.close(fd)
 
 
