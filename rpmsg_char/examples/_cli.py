@@ -4,10 +4,11 @@ import argparse
 import os
 import signal
 import sys
+from typing import Callable
 
 from ..errors import RpmsgCharError
 from ..rproc_id import RPROC_ID_MAX
-from ..ti_api import rpmsg_char_init, rpmsg_char_open
+from ..ti_api import rpmsg_char_close, rpmsg_char_exit, rpmsg_char_init, rpmsg_char_open
 from ..endpoint import Endpoint
 from ..uapi import RPMSG_ADDR_ANY
 
@@ -64,3 +65,23 @@ def reply_timeout(args: argparse.Namespace) -> float | None:
 def parse_int(text: str) -> int:
     """An integer option: decimal, or 0x-hex for addresses."""
     return int(text, 0)
+
+
+def run_session(args: argparse.Namespace, work: Callable[[Endpoint, argparse.Namespace], bool]
+                ) -> int:
+    """Open the endpoint, do `work`, close, print TI's status line; 0 only if all went well."""
+    exit_cleanly_on_sigterm()
+    ok = False
+    try:
+        dev = open_endpoint(args)
+        if dev is not None:
+            ok = work(dev, args)
+            try:
+                rpmsg_char_close(dev)
+            except RpmsgCharError as exc:
+                print(f"rpmsg_char_close failed: {exc}", file=sys.stderr)
+                ok = False
+    finally:
+        rpmsg_char_exit()
+    print(f"TEST STATUS: {'PASSED' if ok else 'FAILED'}")
+    return 0 if ok else 1

@@ -10,9 +10,8 @@ import sys
 import time
 
 from ..errors import RpmsgCharError
-from ..ti_api import rpmsg_char_close, rpmsg_char_exit
 from ..uapi import RPMSG_MAX_PAYLOAD
-from ._cli import parse_int, check_common, exit_cleanly_on_sigterm, open_endpoint, parser, reply_timeout
+from ._cli import check_common, parse_int, parser, reply_timeout, run_session
 from .stats import histogram, percentile
 
 
@@ -24,21 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     check_common(p, args)
     if not 1 <= args.msg_length <= RPMSG_MAX_PAYLOAD:
         p.error(f"message length must be 1..{RPMSG_MAX_PAYLOAD}")
-    exit_cleanly_on_sigterm()
-    ok = False
-    try:
-        dev = open_endpoint(args)
-        if dev is not None:
-            ok = _measure(dev, args)
-            try:
-                rpmsg_char_close(dev)
-            except RpmsgCharError as exc:
-                print(f"rpmsg_char_close failed: {exc}", file=sys.stderr)
-                ok = False
-    finally:
-        rpmsg_char_exit()
-    print(f"TEST STATUS: {'PASSED' if ok else 'FAILED'}")
-    return 0 if ok else 1
+    return run_session(args, _measure)
 
 
 def _measure(dev, args) -> bool:

@@ -7,29 +7,14 @@ only if every message came back unchanged and the endpoint closed cleanly.
 import sys
 
 from ..errors import RpmsgCharError
-from ..ti_api import rpmsg_char_close, rpmsg_char_exit
-from ._cli import check_common, exit_cleanly_on_sigterm, open_endpoint, parser, reply_timeout
+from ._cli import check_common, parser, reply_timeout, run_session
 
 
 def main(argv: list[str] | None = None) -> int:
     p = parser("rpmsg_char_simple", "Exchange 'hello there N!' messages with an echo endpoint.")
     args = p.parse_args(argv)
     check_common(p, args)
-    exit_cleanly_on_sigterm()
-    ok = False
-    try:
-        dev = open_endpoint(args)
-        if dev is not None:
-            ok = _exchange(dev, args)
-            try:
-                rpmsg_char_close(dev)
-            except RpmsgCharError as exc:
-                print(f"rpmsg_char_close failed: {exc}", file=sys.stderr)
-                ok = False
-    finally:
-        rpmsg_char_exit()
-    print(f"TEST STATUS: {'PASSED' if ok else 'FAILED'}")
-    return 0 if ok else 1
+    return run_session(args, _exchange)
 
 
 def _exchange(dev, args) -> bool:
