@@ -10,11 +10,19 @@
  *       passed. Prints "msgs=N write_ns=W read_ns=R": the write-only and read-only stream rates
  *       come from the time spent in each phase. WPATH and RPATH are the same file for an echo
  *       device; a sink and a source device can be given separately.
+ *   echo_client send PATH SIZE BATCH SECONDS
+ *       Write-only stream (to a sink): batches of BATCH writes until SECONDS have passed.
+ *       Prints "msgs=N write_ns=W".
+ *   echo_client recv PATH SIZE COUNT
+ *       Read-only stream (from a source): write one 1-byte hello (a source firmware streams to
+ *       whoever speaks first), then read COUNT messages of SIZE bytes. Prints "msgs=N read_ns=R",
+ *       R from the hello to the last message.
  *
  * PATH "pipe:" is the kernel IPC floor: a forked child echoes over two pipes.
  * Every reply is checked against what was sent, outside the timed section.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -84,6 +92,22 @@ static void open_pipe(struct chan *c)
 	c->is_pipe = 1;
 }
 
+/*
+ * FUSE sends RELEASE asynchronously: the previous client's close() may not have reached the
+ * emulator yet, so the endpoint device is still busy (EBUSY) or its address still bound (EINVAL)
+ * for a moment. Retry for up to a second, as a test script on a board would wait for the device.
+ */
+static int open_retry(const char *path, int flags)
+{
+	for (int tries = 0;; tries++) {
+		int fd = open(path, flags);
+
+		if (fd >= 0 || (errno != EBUSY && errno != EINVAL) || tries >= 1000)
+			return fd;
+		usleep(1000);
+	}
+}
+
 static void open_chan(struct chan *c, const char *wpath, const char *rpath)
 {
 	memset(c, 0, sizeof(*c));
@@ -92,10 +116,10 @@ static void open_chan(struct chan *c, const char *wpath, const char *rpath)
 		return;
 	}
 	if (strcmp(wpath, rpath) == 0) {
-		c->wfd = c->rfd = open(wpath, O_RDWR);
+		c->wfd = c->rfd = open_retry(wpath, O_RDWR);
 	} else {
-		c->wfd = open(wpath, O_WRONLY);
-		c->rfd = open(rpath, O_RDONLY);
+		c->wfd = open_retry(wpath, O_WRONLY);
+		c->rfd = open_retry(rpath, O_RDONLY);
 	}
 	if (c->wfd < 0 || c->rfd < 0)
 		die("open");
@@ -200,6 +224,43 @@ static int run_stream(const char *wpath, const char *rpath, size_t size, size_t 
 	return 0;
 }
 
+static int run_send(const char *path, size_t size, size_t batch, double seconds)
+{
+	char out[MSG_MAX];
+	uint64_t msgs = 0, start, now;
+	struct chan c;
+
+	open_chan(&c, path, path);
+	memset(out, 's', size);
+	start = now_ns();
+	do {
+		for (size_t i = 0; i < batch; i++)
+			send_msg(&c, out, size);
+		msgs += batch;
+		now = now_ns();
+	} while ((double)(now - start) < seconds * 1e9);
+	close_chan(&c);
+	printf("msgs=%llu write_ns=%llu\n", (unsigned long long)msgs,
+	       (unsigned long long)(now - start));
+	return 0;
+}
+
+static int run_recv(const char *path, size_t size, size_t count)
+{
+	char in[MSG_MAX];
+	uint64_t start;
+	struct chan c;
+
+	open_chan(&c, path, path);
+	start = now_ns();
+	send_msg(&c, "?", 1);
+	for (size_t i = 0; i < count; i++)
+		recv_msg(&c, in, size);
+	printf("msgs=%zu read_ns=%llu\n", count, (unsigned long long)(now_ns() - start));
+	close_chan(&c);
+	return 0;
+}
+
 static size_t parse_size(const char *s, size_t max)
 {
 	char *end;
@@ -221,10 +282,17 @@ int main(int argc, char *argv[])
 	if (argc == 7 && strcmp(argv[1], "stream") == 0)
 		return run_stream(argv[2], argv[3], parse_size(argv[4], MSG_MAX),
 				  parse_size(argv[5], 1u << 20), strtod(argv[6], NULL));
+	if (argc == 6 && strcmp(argv[1], "send") == 0)
+		return run_send(argv[2], parse_size(argv[3], MSG_MAX), parse_size(argv[4], 1u << 20),
+				strtod(argv[5], NULL));
+	if (argc == 5 && strcmp(argv[1], "recv") == 0)
+		return run_recv(argv[2], parse_size(argv[3], MSG_MAX), parse_size(argv[4], 1u << 30));
 	fprintf(stderr,
 		"usage: %s rtt PATH SIZE COUNT WARMUP\n"
 		"       %s stream WPATH RPATH SIZE BATCH SECONDS\n"
+		"       %s send PATH SIZE BATCH SECONDS\n"
+		"       %s recv PATH SIZE COUNT\n"
 		"PATH " PIPE_PATH " echoes through two pipes to a child process\n",
-		argv[0], argv[0]);
+		argv[0], argv[0], argv[0], argv[0]);
 	return 2;
 }

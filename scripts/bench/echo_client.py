@@ -44,3 +44,18 @@ def stream(client: Path, write_path: str, read_path: str, size: int, batch: int,
     out = _run(argv, cpu).decode()
     found = dict(re.findall(r"(\w+)=(\d+)", out))
     return StreamRun(int(found["msgs"]), int(found["write_ns"]), int(found["read_ns"]))
+
+
+def send_only(client: Path, path: str, size: int, batch: int, seconds: float,
+              cpu: int | None) -> float:
+    """Messages per second written to a sink for about `seconds`."""
+    out = _run([str(client), "send", path, str(size), str(batch), str(seconds)], cpu).decode()
+    found = dict(re.findall(r"(\w+)=(\d+)", out))
+    return int(found["msgs"]) / (int(found["write_ns"]) / 1e9)
+
+
+def recv_only(client: Path, path: str, size: int, count: int, cpu: int | None) -> float:
+    """Messages per second read from a source that streams `count` messages after a hello."""
+    out = _run([str(client), "recv", path, str(size), str(count)], cpu).decode()
+    found = dict(re.findall(r"(\w+)=(\d+)", out))
+    return int(found["msgs"]) / (int(found["read_ns"]) / 1e9)

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from cbuild import build_all
+from emu_measure import EmuPlan, measure_emulator
+from emu_report import emu_table
 from measure import Plan, measure_pass
 from report import machine_info, pass_table, write_json
-from targets import Target, default_targets
+from targets import EMULATOR, Target, default_targets
 
 
 def _ints(text: str) -> list[int]:
@@ -42,6 +44,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--stream-seconds", type=float, default=1.0)
     parser.add_argument("--stream-rounds", type=int, default=4)
     parser.add_argument("--passes", default="unpinned,pinned")
+    parser.add_argument("--no-emulator-extras", action="store_true",
+                        help="skip sink/source streams, life cycles, scale and J784S4")
+    parser.add_argument("--source-count", type=int, default=20000,
+                        help="messages the source firmware streams per round")
+    parser.add_argument("--lifecycle-seconds", type=float, default=2.0)
+    parser.add_argument("--scale-endpoints", type=_ints, default=[1, 100, 1000])
+    parser.add_argument("--scale-iterations", type=int, default=1500,
+                        help="round trips per scale round (3 rounds, 16 bytes)")
     parser.add_argument("--cpu", type=int, default=max(os.sched_getaffinity(0)),
                         help="the CPU of the pinned pass")
     return parser.parse_args(argv)
@@ -70,6 +80,9 @@ def choose_targets(all_targets: list[Target],
 def run(args: argparse.Namespace) -> dict[str, Any]:
     plan = Plan(args.sizes, args.rounds, args.iterations, args.warmup, args.stream_size,
                 args.stream_batch, args.stream_seconds, args.stream_rounds)
+    emu_plan = EmuPlan(args.stream_size, args.stream_batch, args.stream_seconds,
+                       args.stream_rounds, args.source_count, args.lifecycle_seconds,
+                       args.scale_endpoints, args.scale_iterations, min(args.sizes))
     with tempfile.TemporaryDirectory(prefix="rpmsg-emu-bench-") as tmp:
         workdir = Path(tmp)
         c_daemon, exe = build_all(workdir / "build")
@@ -77,10 +90,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results: dict[str, Any] = {"machine": machine_info(), "plan": asdict(plan),
                                    "targets": {t.name: t.about for t in targets},
                                    "skipped": skipped, "passes": {}}
+        if not args.no_emulator_extras:
+            results["emulator_plan"] = asdict(emu_plan)
         for pass_name in args.passes.split(","):
             cpu = args.cpu if pass_name == "pinned" else None
-            results["passes"][pass_name] = measure_pass(targets, exe, plan, cpu, workdir)
-            print(pass_table(pass_name, results["passes"][pass_name]) + "\n", flush=True)
+            result = results["passes"][pass_name] = measure_pass(targets, exe, plan, cpu, workdir)
+            print(pass_table(pass_name, result) + "\n", flush=True)
+            if not args.no_emulator_extras and EMULATOR in result["latency"]:
+                result["emulator"] = measure_emulator(exe, emu_plan, cpu, workdir, result,
+                                                      result["startup_ms"][EMULATOR])
+                print(emu_table(result["emulator"]) + "\n", flush=True)
     return results
 
 

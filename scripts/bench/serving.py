@@ -23,10 +23,12 @@ STOP_TIMEOUT_S = 5.0
 
 @dataclass(frozen=True)
 class Served:
-    """A target ready for the client: the path to open and how long the daemon took to serve."""
+    """A target ready for the client: the path to open, how long the daemon took to serve, and
+    the daemon's pid (for its memory use; None without a daemon)."""
 
     device: str
     startup_s: float | None
+    pid: int | None = None
 
 
 def pinned(argv: list[str], cpu: int | None) -> list[str]:
@@ -81,6 +83,6 @@ def serve(target: Target, workdir: Path, cpu: int | None) -> Iterator[Served]:
                                         start_new_session=True)
             _wait_ready(proc, root / target.ready, log)
             startup_s = time.perf_counter() - start
-        yield Served(target.device_path(root), startup_s)
+        yield Served(target.device_path(root), startup_s, proc.pid if proc else None)
     finally:
         _stop(proc, root)

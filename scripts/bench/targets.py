@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from rpmsg_setup import create_endpoint
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 BASELINE = "c_echo_ll"
+EMULATOR = "rpmsg_emu_echo"
 PIPE_DEVICE = "pipe:"  # echo_client forks a child that echoes through two pipes
 
 
@@ -47,8 +50,31 @@ def _missing_file(path: Path) -> Callable[[], str | None]:
     return lambda: None if path.exists() else f"{path.relative_to(REPO)} does not exist yet"
 
 
+def emulator(name: str, about: str, *options: str,
+             board_file: Callable[[Path], str] | None = None) -> Target:
+    """`rpmsg-emu mount ROOT OPTIONS` (plus `--board FILE` written next to ROOT), its device an
+    endpoint to address 14 on rpmsg_ctrl0 created by CREATE_EPT."""
+
+    def daemon(root: Path) -> list[str]:
+        argv = [sys.executable, "-m", "fusedev.cli", "mount", str(root), *options]
+        if board_file is not None:
+            board = root.with_suffix(".toml")
+            board.write_text(board_file(root))
+            argv += ["--board", str(board)]
+        return argv
+
+    return Target(name, about, daemon, ready="dev/rpmsg_ctrl0", device=create_endpoint)
+
+
+def source_board(size: int, count: int) -> Callable[[Path], str]:
+    """An AM62x board whose core 9 streams `count` messages of `size` bytes after a hello."""
+    return lambda root: (f'soc = "AM62X"\n[cores.9]\nfirmware = "source"\n'
+                         f"[cores.9.config]\nsize = {size}\ncount = {count}\n")
+
+
 def default_targets(c_daemon: Path) -> list[Target]:
-    """The baselines and our engine's toy echo device; the C floor first (ratios refer to it)."""
+    """The baselines, our engine's toy echo device and the emulator; the C floor first (ratios
+    refer to it)."""
     toy = REPO / "tests" / "toy_echo_fs.py"
     return [
         Target(BASELINE, "C libfuse3 low-level echo daemon: the FUSE floor",
@@ -60,6 +86,7 @@ def default_targets(c_daemon: Path) -> list[Target]:
         Target("fusedev_toy_echo", "our engine (fusedev) serving tests/toy_echo_fs.py",
                lambda root: [sys.executable, str(toy), str(root)],
                unavailable=_missing_file(toy)),
+        emulator(EMULATOR, "rpmsg-emu mount (AM62x): /dev/rpmsgN to the echo firmware"),
         Target("pipe", "two pipes to a child process that echoes: the kernel IPC floor",
                None, device=lambda root: PIPE_DEVICE),
     ]
