@@ -64,6 +64,67 @@ class PendingRequest:
         self.scope.cancel()
 
 
+class WaitingRequest:
+    """A request without a deadline waiting on a wait queue, retried inside `wake_up`.
+
+    The wake-up that makes it ready (a message arriving) answers it at once: no trio task, no
+    scheduling hop. An INTERRUPT answers EINTR; `abandon` forgets it when the session ends.
+    """
+
+    __slots__ = ("req", "attempt", "reply", "queue", "handle", "waiting", "interrupted", "ops")
+
+    def __init__(self, req: Any, attempt: Callable[[], Any], reply: Callable[[Any, Any], None],
+                 ops: Operations) -> None:
+        self.req = req
+        self.attempt = attempt
+        self.reply = reply
+        self.queue: Any = None
+        self.handle = ffi.new_handle(self)
+        self.waiting = False
+        self.interrupted = False
+        self.ops = ops
+
+    def wait(self, queue: Any) -> None:
+        self.queue = queue
+        self.waiting = True
+        queue.add_waiter(self.retry)
+
+    def retry(self) -> None:
+        """Woken: try again; answer, or wait for the next wake-up."""
+        self.waiting = False
+        req = self.req
+        try:
+            result = self.attempt()
+        except WouldBlock as again:
+            if again.timeout is None:
+                self.wait(again.queue)
+            else:  # now with a deadline: a trio task must keep the time
+                self.ops.waiting.discard(self)
+                self.ops.defer(req, self.attempt, again, self.reply)
+            return
+        except OSError as exc:
+            reply_err(req, exc.errno)
+        except Exception:
+            log.exception("deferred request failed")
+            lib.fuse_reply_err(req, errno.EIO)
+        else:
+            self.reply(req, result)
+        self.ops.waiting.discard(self)
+
+    def interrupt(self) -> None:
+        self.interrupted = True
+        if self.waiting:
+            self.abandon()
+            lib.fuse_reply_err(self.req, errno.EINTR)
+            self.ops.waiting.discard(self)
+
+    def abandon(self) -> None:
+        """Stop waiting without an answer."""
+        if self.waiting:
+            self.waiting = False
+            self.queue.remove_waiter(self.retry)
+
+
 class Operations:
     """Serves a vfs tree to the kernel through a libfuse session."""
 
@@ -74,6 +135,7 @@ class Operations:
         self.inodes: dict[int, Node] = {ROOT_ID: root}
         self.handles: dict[int, Any] = {}
         self.poll_handles: dict[int, Any] = {}
+        self.waiting: set[WaitingRequest] = set()
         self._next_fh = 1
         self._invalidations: trio.MemorySendChannel | None = None
         root.listener = self._node_removed
@@ -135,7 +197,20 @@ class Operations:
 
     def defer(self, req: Any, attempt: Callable[[], Any], blocked: WouldBlock,
               reply: Callable[[Any, Any], None]) -> None:
-        """Finish `req` later: sleep on the wait queue, retry, reply; EINTR on interrupt."""
+        """Finish `req` later: sleep on the wait queue, retry, reply; EINTR on interrupt.
+
+        Without a deadline the request waits as a callback on the queue; with one, a trio
+        task sleeps so that the timeout can fire.
+        """
+        if blocked.timeout is None:
+            waiting = WaitingRequest(req, attempt, reply, self)
+            lib.fuse_req_interrupt_func(req, lib.py_interrupt, waiting.handle)
+            if waiting.interrupted:
+                lib.fuse_reply_err(req, errno.EINTR)
+                return
+            self.waiting.add(waiting)
+            waiting.wait(blocked.queue)
+            return
         pending = PendingRequest(req)
         lib.fuse_req_interrupt_func(req, lib.py_interrupt, pending.handle)
         if pending.interrupted:
@@ -174,6 +249,13 @@ class Operations:
         if pending.interrupted:
             lib.fuse_reply_err(req, errno.EINTR)
         # otherwise the session is going away; the kernel aborts the request itself
+
+    def abandon_waiting(self) -> None:
+        """The session is ending: waiting requests must never be answered (the kernel aborts
+        them), so take them off their queues."""
+        for waiting in self.waiting:
+            waiting.abandon()
+        self.waiting.clear()
 
     # ---- operations ----------------------------------------------------------------------
 

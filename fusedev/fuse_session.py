@@ -68,6 +68,7 @@ class FuseMount:
                         task_status.started()
                         await self._receive_loop(session)
                     finally:
+                        ops.abandon_waiting()
                         lib.fuse_session_unmount(session)
                         ops.session = ffi.NULL
                         log.info("unmounted %s", self.path)
