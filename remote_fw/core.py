@@ -19,6 +19,7 @@ from .endpoint import EndpointTable
 from .firmware_api import FirmwareContext
 from .firmware_loader import LoadedFirmware, load_firmware
 from .host_transport import HostTransport
+from .isr import finish_in_task, run_in_kick
 from .mailbox import Mailbox
 from .shared_memory import SharedMemory
 from .timing import CoreTiming
@@ -45,6 +46,8 @@ class _Run:
         self.trace = TraceBuffer()
         self.endpoints = EndpointTable(self.device, self.trace)
         self.ctx = FirmwareContext(core.name, config, self.endpoints, self.trace)
+        self.rx_busy = False  # an RX pass is under way (in a kick or in the RX task)
+        self.handoff: Any = None  # a pass that left its kick, or the exception it raised
 
 
 class RemoteCore:
@@ -128,6 +131,8 @@ class RemoteCore:
         try:
             with run.scope:
                 async with trio.open_nursery() as tasks:
+                    if not self.timing.processing:
+                        run.device.on_kick = lambda: self._rx_in_kick(run)
                     tasks.start_soon(run.device.run_isr, name=f"{self.name}:isr")
                     tasks.start_soon(self._rx_loop, run, name=f"{self.name}:rx")
                     tasks.start_soon(run.firmware.main, run.ctx, name=f"{self.name}:main")
@@ -144,16 +149,51 @@ class RemoteCore:
                 self._end(OFFLINE)
 
     async def _rx_loop(self, run: _Run) -> None:
-        """One RX task per link: drain every posted buffer per kick, dispatch in FIFO order."""
-        device, dispatch = run.device, run.endpoints.dispatch
-        processing = self.timing.processing
+        """One RX task per link: each kick, finish a pass that left its kick, or run one."""
+        device = run.device
         while True:
             await device.wait_rx_kick()
-            while batch := await device.take_received():
-                for src, dst, data in batch:
-                    if processing:
-                        await trio.sleep(processing)
-                    await dispatch(src, dst, data)
+            handoff, run.handoff = run.handoff, None
+            run.rx_busy = True
+            if isinstance(handoff, BaseException):
+                raise handoff
+            if handoff is not None:
+                await finish_in_task(handoff)
+            await self._rx_pass(run)
+            run.rx_busy = False
+
+    async def _rx_pass(self, run: _Run) -> None:
+        """Drain every posted buffer, dispatching in FIFO order, until none is left."""
+        device, dispatch = run.device, run.endpoints.dispatch
+        processing = self.timing.processing
+        while batch := await device.take_received():
+            for src, dst, data in batch:
+                if processing:
+                    await trio.sleep(processing)
+                await dispatch(src, dst, data)
+
+    def _rx_in_kick(self, run: _Run) -> bool:
+        """Linux kicked an idle core: run the pass right here (remote_fw/isr.py).
+
+        False — the RX task must be woken — when a pass is already under way, the core is no
+        longer running this run, or the pass had to leave the kick (the task finishes it). A
+        firmware fault is handed to the task too, so it crashes the core as before and never
+        surfaces in Linux's call.
+        """
+        if run.rx_busy or self._run is not run:
+            return False
+        run.rx_busy = True
+        coro = self._rx_pass(run)
+        try:
+            done = run_in_kick(coro)
+        except Exception as exc:
+            run.handoff = exc
+            return False
+        if done:
+            run.rx_busy = False
+            return True
+        run.handoff = coro
+        return False
 
 
 def _describe(exc: BaseException) -> str:

@@ -5,9 +5,11 @@ filling the buffers Linux lent it. Only the shared memory and the two mailboxes 
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 import trio
 
+from .isr import leave_kick
 from .mailbox import Mailbox
 from .rpmsg_header import RPMSG_HDR, RPMSG_HDR_SIZE
 from .shared_memory import VRING_HOST_TO_REMOTE, VRING_REMOTE_TO_HOST, SharedMemory
@@ -30,22 +32,39 @@ class DeviceTransport:
         self._in_last_avail = 0
         self._out_last_avail = 0
         self._rx_kicked = False
+        self.on_kick: Callable[[], bool] | None = None
+        """Runs the RX pass inside the kick; False when it could not finish it there."""
         self._rx_waiter = trio.lowlevel.ParkingLot()
         self._buffer_waiters = trio.lowlevel.ParkingLot()
 
     async def run_isr(self) -> None:
-        """The core's mailbox interrupt: wake the RX loop or the senders waiting for buffers."""
-        while True:
-            vring = await self._from_host.receive()
-            if self._irq_latency:
-                await trio.sleep(self._irq_latency)
-            if vring == VRING_HOST_TO_REMOTE:
-                self._rx_kicked = True
-                self._rx_waiter.unpark_all()
-            elif vring == VRING_REMOTE_TO_HOST:
-                self._buffer_waiters.unpark_all()
-            else:
-                log.warning("%s: kick for unknown vring %d ignored", self._from_host.name, vring)
+        """The core's mailbox interrupt: wake the RX loop or the senders waiting for buffers.
+
+        Without a modelled IRQ latency, a kick into an empty mailbox is handled at once by
+        `_isr` (see Mailbox); with one, every kick waits its latency in this task.
+        """
+        mailbox = self._from_host
+        if not self._irq_latency:
+            mailbox.attach(self._isr)
+        try:
+            while True:
+                vring = await mailbox.receive()
+                if self._irq_latency:
+                    await trio.sleep(self._irq_latency)
+                self._isr(vring)
+        finally:
+            mailbox.attach(None)
+
+    def _isr(self, vring: int) -> None:
+        if vring == VRING_HOST_TO_REMOTE:
+            if self.on_kick is not None and self.on_kick():
+                return
+            self._rx_kicked = True
+            self._rx_waiter.unpark_all()
+        elif vring == VRING_REMOTE_TO_HOST:
+            self._buffer_waiters.unpark_all()
+        else:
+            log.warning("%s: kick for unknown vring %d ignored", self._from_host.name, vring)
 
     async def wait_rx_kick(self) -> None:
         """Sleep until Linux kicks the inbound vring (returns at once if it already did)."""
@@ -91,6 +110,9 @@ class DeviceTransport:
         """Fill one of Linux's RX buffers; wait while Linux has none posted."""
         ring = self._outbound
         while self._out_last_avail == ring.avail_idx():
+            await leave_kick()
+            if self._out_last_avail != ring.avail_idx():
+                break
             ring.avail_event = self._out_last_avail
             await self._buffer_waiters.park()
         head = ring.avail_entry(self._out_last_avail)
@@ -107,4 +129,5 @@ class DeviceTransport:
 
     async def _kick(self, vring: int) -> None:
         if not self._to_host.try_send(vring):
+            await leave_kick()
             await self._to_host.send(vring)

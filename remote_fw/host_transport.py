@@ -103,18 +103,29 @@ class HostTransport:
             self._kick_forwarder.unpark()
 
     async def run(self) -> None:
-        """Linux's mailbox ISR for this core; runs until cancelled."""
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._forward_deferred_kicks)
-            while True:
-                vring = await self._from_remote.receive()
-                if vring == VRING_REMOTE_TO_HOST:
-                    self._drain_rx()
-                elif vring == VRING_HOST_TO_REMOTE:
-                    if self.on_tx_complete is not None:
-                        self.on_tx_complete()
-                else:
-                    log.warning("mailbox: kick for unknown vring %d ignored", vring)
+        """Linux's mailbox ISR for this core; runs until cancelled.
+
+        While it runs, a kick into an empty mailbox is handled at once by `_isr` (see Mailbox);
+        kicks that queued behind a busy handler are taken here.
+        """
+        mailbox = self._from_remote
+        mailbox.attach(self._isr)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._forward_deferred_kicks)
+                while True:
+                    self._isr(await mailbox.receive())
+        finally:
+            mailbox.attach(None)
+
+    def _isr(self, vring: int) -> None:
+        if vring == VRING_REMOTE_TO_HOST:
+            self._drain_rx()
+        elif vring == VRING_HOST_TO_REMOTE:
+            if self.on_tx_complete is not None:
+                self.on_tx_complete()
+        else:
+            log.warning("mailbox: kick for unknown vring %d ignored", vring)
 
     async def _forward_deferred_kicks(self) -> None:
         while True:

@@ -90,6 +90,9 @@ class VirtioRpmsg:
         self.txq.wake_up()
         self.kernel.core.device_del(self.dev)
         self.kernel.virtio_ida.free(self.index)
+        # The mailbox ISR may still be called before its task sees the cancellation.
+        self.host.on_receive = None
+        self.host.on_tx_complete = None
         self.scope.cancel()
 
     # ---- channels ------------------------------------------------------------------------
@@ -150,11 +153,14 @@ class VirtioRpmsg:
             raise FsError(errno.EINVAL)
         if len(data) > self.mtu:
             raise FsError(errno.EMSGSIZE)
-        if not self.host.send(src, dst, data):
+        host = self.host
+        if not host.can_send():
             if nonblock:
                 raise FsError(errno.EAGAIN)
             raise WouldBlock(self.txq, timeout=TX_TIMEOUT, timeout_errno=TX_TIMEOUT_ERRNO)
+        # Traced before the kick: an idle remote may answer inside host.send (remote_fw/isr.py).
         self.kernel.trace.record(self.core_name, "tx", src, dst, data)
+        host.send(src, dst, data)
         return len(data)
 
     def _receive(self, src: int, dst: int, data: bytes) -> None:
