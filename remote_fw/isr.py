@@ -11,31 +11,40 @@ Outside a kick `leave_kick()` does nothing.
 """
 from __future__ import annotations
 
+import threading
 import types
 from typing import Any, Coroutine, Generator
 
 _LEAVE = object()
-_depth = 0  # > 0 while a pass is being driven synchronously (kicks can nest across cores)
+
+
+class _KickState(threading.local):
+    """Per thread (each trio loop has its own): > 0 while a pass is driven synchronously;
+    kicks can nest across cores."""
+
+    depth = 0
+
+
+_kick = _KickState()
 
 
 @types.coroutine
 def leave_kick() -> Generator[Any, Any, None]:
     """Await before anything that may block: inside a kick, continue in the core's task."""
-    if _depth:
+    if _kick.depth:
         yield _LEAVE
 
 
 def run_in_kick(coro: Coroutine[Any, Any, None]) -> bool:
     """Drive `coro` synchronously; False when it left the kick (resume it with
     `finish_in_task`). Exceptions propagate to the caller."""
-    global _depth
-    _depth += 1
+    _kick.depth += 1
     try:
         signal = coro.send(None)
     except StopIteration:
         return True
     finally:
-        _depth -= 1
+        _kick.depth -= 1
     if signal is not _LEAVE:  # only remote_fw code runs here, and it always leaves first
         coro.close()
         raise RuntimeError(f"a pass run in a kick awaited {signal!r} without leave_kick()")
