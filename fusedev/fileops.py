@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from fusedev.waitqueue import WaitQueue
@@ -53,14 +53,6 @@ class OpenFile:
 
     node: Any
     flags: int
-    uid: int = 0
-    pid: int = 0
-    private: Any = None
-    released: bool = field(default=False)
-
-    @property
-    def nonblocking(self) -> bool:
-        return bool(self.flags & os.O_NONBLOCK)
 
 
 class PollTable:

@@ -19,10 +19,6 @@ struct fuse_session;
 struct fuse_pollhandle;
 struct fuse_conn_info { unsigned capable; unsigned want; ...; };
 struct fuse_file_info { int flags; uint64_t fh; uint32_t poll_events; ...; };
-typedef int... uid_t;
-typedef int... gid_t;
-typedef int... pid_t;
-struct fuse_ctx { uid_t uid; gid_t gid; pid_t pid; ...; };
 struct fuse_args { int argc; char **argv; int allocated; };
 struct fuse_buf { size_t size; void *mem; int fd; ...; };
 
@@ -48,7 +44,6 @@ int fuse_session_receive_buf(struct fuse_session *se, struct fuse_buf *buf);
 void fuse_session_process_buf(struct fuse_session *se, const struct fuse_buf *buf);
 
 void *fuse_req_userdata(fuse_req_t req);
-const struct fuse_ctx *fuse_req_ctx(fuse_req_t req);
 typedef void (*fuse_interrupt_func_t)(fuse_req_t req, void *data);
 void fuse_req_interrupt_func(fuse_req_t req, fuse_interrupt_func_t func, void *data);
 

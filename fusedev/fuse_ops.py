@@ -308,8 +308,7 @@ class Operations:
             return
         if not isinstance(node, DeviceFile):
             raise FsError(errno.ENXIO)
-        ctx = lib.fuse_req_ctx(req)
-        file = OpenFile(node, fi.flags, uid=ctx.uid, pid=ctx.pid)
+        file = OpenFile(node, fi.flags)
         node.fops.open(file)
         fh = self._new_fh(file)
         if lib.rpe_reply_open_stream(req, fh) == -errno.ENOENT:
@@ -371,7 +370,6 @@ class Operations:
         if ph is not None:
             lib.fuse_pollhandle_destroy(ph)
         if isinstance(handle, OpenFile):
-            handle.released = True
             try:
                 handle.node.fops.release(handle)
             except Exception:

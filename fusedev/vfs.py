@@ -174,11 +174,9 @@ class Symlink(Node):
 class DeviceFile(Node):
     """A device node. A regular file under FUSE (see README), driven by `fops`."""
 
-    __slots__ = ("fops", "private")
+    __slots__ = ("fops",)
 
-    def __init__(self, fops: FileOperations, mode: int = 0o600, private: object = None,
-                 **kw) -> None:
+    def __init__(self, fops: FileOperations, mode: int = 0o600, **kw) -> None:
         kw.setdefault("volatile", True)
         super().__init__(stat.S_IFREG | mode, **kw)
         self.fops = fops
-        self.private = private

@@ -49,6 +49,14 @@ def test_01_second_open_is_ebusy_even_in_the_same_process(emu) -> None:
     os.close(os.open(emu.root / "dev" / node, os.O_RDWR))  # free again after close
 
 
+def test_01_a_dup_keeps_the_file_open(emu) -> None:
+    fd, node = open_ept(emu)
+    twin = os.dup(fd)
+    os.close(twin)  # a close, but not of the last reference: still busy
+    assert errno_of(os.open, emu.root / "dev" / node, os.O_RDWR) == errno.EBUSY
+    os.close(fd)
+
+
 def test_03_open_with_an_explicit_src_already_bound_is_einval(emu) -> None:
     first, _ = open_ept(emu, "a", src=2000)
     node = create_ept(emu.root, "b", src=2000)  # the ioctl itself succeeds

@@ -196,7 +196,7 @@ class DriverCore:
             self.dev_char.symlink(f"{major}:{minor}", _relative(self.dev_char, directory),
                                   volatile=True)
             self.dev.device(dev.name, dev.fops, mode=self.nodes.mode, uid=self.nodes.uid,
-                            gid=self.nodes.gid, private=dev)
+                            gid=self.nodes.gid)
         log.debug("device_add %s", directory.path())
         if dev.bus is not None:
             dev.bus.probe(dev)
