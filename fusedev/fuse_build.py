@@ -30,6 +30,7 @@ struct fuse_buf { size_t size; void *mem; int fd; ...; };
 #define FUSE_CAP_AUTO_INVAL_DATA ...
 #define FUSE_CAP_READDIRPLUS ...
 #define FUSE_CAP_PARALLEL_DIROPS ...
+#define FUSE_CAP_CACHE_SYMLINKS ...
 #define FUSE_IOCTL_DIR ...
 #define FUSE_SET_ATTR_SIZE ...
 
@@ -63,7 +64,7 @@ int rpe_reply_entry(fuse_req_t req, fuse_ino_t ino, unsigned mode, unsigned nlin
                     unsigned uid, unsigned gid, uint64_t size, double timeout, int64_t mtime);
 int rpe_reply_attr(fuse_req_t req, fuse_ino_t ino, unsigned mode, unsigned nlink,
                    unsigned uid, unsigned gid, uint64_t size, double timeout, int64_t mtime);
-int rpe_reply_open(fuse_req_t req, struct fuse_file_info *fi, uint64_t fh, int direct);
+int rpe_reply_open(fuse_req_t req, uint64_t fh, int direct);
 int rpe_reply_open_stream(fuse_req_t req, uint64_t fh);
 int rpe_reply_statfs(fuse_req_t req);
 void rpe_free_buf(struct fuse_buf *buf);
@@ -83,7 +84,6 @@ extern "Python" {
                  struct fuse_file_info *fi);
     void py_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, int64_t off,
                   struct fuse_file_info *fi);
-    void py_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
     void py_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
     void py_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
     void py_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, int64_t off,
@@ -121,7 +121,6 @@ static void py_read(fuse_req_t req, fuse_ino_t ino, size_t size, int64_t off,
                     struct fuse_file_info *fi);
 static void py_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, int64_t off,
                      struct fuse_file_info *fi);
-static void py_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 static void py_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 static void py_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 static void py_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, int64_t off,
@@ -184,7 +183,6 @@ static const struct fuse_lowlevel_ops rpe_ops = {
     .open = py_open,
     .read = rpe_read,
     .write = rpe_write,
-    .flush = py_flush,
     .release = py_release,
     .opendir = py_opendir,
     .readdir = rpe_readdir,
@@ -236,13 +234,17 @@ static int rpe_reply_attr(fuse_req_t req, fuse_ino_t ino, unsigned mode, unsigne
     return fuse_reply_attr(req, &st, timeout);
 }
 
-static int rpe_reply_open(fuse_req_t req, struct fuse_file_info *fi, uint64_t fh, int direct)
+/*
+ * The open reply built here, as fuse_reply_open would from a fuse_file_info: a reply may be
+ * held until entry invalidations are done, long after libfuse's fuse_file_info is gone.
+ */
+static int rpe_reply_open(fuse_req_t req, uint64_t fh, int direct)
 {
-    fi->fh = fh;
-    fi->direct_io = direct ? 1 : 0;
-    fi->nonseekable = direct ? 1 : 0;
-    fi->keep_cache = 0;
-    return fuse_reply_open(req, fi);
+    struct fuse_open_out out;
+    memset(&out, 0, sizeof(out));
+    out.fh = fh;
+    out.open_flags = direct ? FOPEN_DIRECT_IO | FOPEN_NONSEEKABLE : 0;
+    return fuse_reply_buf(req, (const char *)&out, sizeof(out));
 }
 
 /*

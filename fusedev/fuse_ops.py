@@ -4,6 +4,14 @@ libfuse calls these synchronously from `fuse_session_process_buf`, inside the tr
 Most requests are answered at once. A device read or write that has to wait keeps its
 request and is finished later by a trio task, which an INTERRUPT from the kernel (the client
 got a signal) cancels, answering EINTR.
+
+Entries are cached by the kernel (see `vfs`), so a removed node's entry is invalidated, from a
+worker thread (the kernel takes the parent directory's lock, which a LOOKUP we have not read
+yet may hold). While invalidations are in flight, replies to requests on open files (open,
+read, write, ioctl, poll, release) are held and sent, in order, once they are done: whatever a
+client learns through a file — DESTROY_EPT returned, `echo stop > state` returned, a read gave
+EPIPE — the removed paths are already gone when it learns it. Requests that may hold a
+directory lock (LOOKUP, READDIR) are never held, so the invalidations always finish.
 """
 from __future__ import annotations
 
@@ -16,7 +24,7 @@ import trio
 
 from fusedev._fuse_cffi import ffi, lib
 from fusedev.fileops import FsError, OpenFile, PollTable, WouldBlock
-from fusedev.vfs import Attribute, DeviceFile, Directory, Node, Symlink
+from fusedev.vfs import CACHE_TIMEOUT, Attribute, DeviceFile, Directory, Node, Symlink
 
 log = logging.getLogger(__name__)
 
@@ -103,19 +111,19 @@ class WaitingRequest:
                 self.ops.defer(req, self.attempt, again, self.reply)
             return
         except OSError as exc:
-            reply_err(req, exc.errno)
+            self.ops.send(reply_err, req, exc.errno)
         except Exception:
             log.exception("deferred request failed")
-            lib.fuse_reply_err(req, errno.EIO)
+            self.ops.send(lib.fuse_reply_err, req, errno.EIO)
         else:
-            self.reply(req, result)
+            self.ops.send(self.reply, req, result)
         self.ops.waiting.discard(self)
 
     def interrupt(self) -> None:
         self.interrupted = True
         if self.waiting:
             self.abandon()
-            lib.fuse_reply_err(self.req, errno.EINTR)
+            self.ops.send(lib.fuse_reply_err, self.req, errno.EINTR)
             self.ops.waiting.discard(self)
 
     def abandon(self) -> None:
@@ -138,6 +146,8 @@ class Operations:
         self.waiting: set[WaitingRequest] = set()
         self._next_fh = 1
         self._invalidations: trio.MemorySendChannel | None = None
+        self._unfinished_invalidations = 0
+        self._held_replies: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
         root.listener = self._node_removed
 
     # ---- helpers -------------------------------------------------------------------------
@@ -161,37 +171,60 @@ class Operations:
         ino = self.ino_of(node)
         self.inodes[ino] = node
         node.nlookup += 1
-        lib.rpe_reply_entry(req, ino, node.mode, 2 if isinstance(node, Directory) else 1,
-                            node.uid, node.gid, node.size, node.timeout, node.mtime)
+        lib.rpe_reply_entry(req, ino, node.mode, node.nlink, node.uid, node.gid, node.size,
+                            CACHE_TIMEOUT, node.mtime)
 
     def _reply_attr(self, req: Any, node: Node) -> None:
-        lib.rpe_reply_attr(req, self.ino_of(node), node.mode,
-                           2 if isinstance(node, Directory) else 1,
-                           node.uid, node.gid, node.size, node.timeout, node.mtime)
+        lib.rpe_reply_attr(req, self.ino_of(node), node.mode, node.nlink, node.uid, node.gid,
+                           node.size, CACHE_TIMEOUT, node.mtime)
+
+    def send(self, reply: Callable[..., Any], *args: Any) -> None:
+        """Send a reply to a request on an open file, or hold it while invalidations run."""
+        if self._unfinished_invalidations:
+            self._held_replies.append((reply, args))
+        else:
+            reply(*args)
 
     def _node_removed(self, parent: Directory, name: str, node: Node) -> None:
-        """Removed from the tree: cached kernel entries of stable nodes must go too."""
-        if node.timeout and node.nlookup and self._invalidations:
-            try:
-                self._invalidations.send_nowait((self.ino_of(parent), name))
-            except trio.WouldBlock:
-                log.warning("invalidation queue full: %s/%s stays cached until it expires",
-                            parent.path(), name)
+        """Removed from the tree: the kernel's cached entry must go before anyone can tell."""
+        if node.nlookup and self._invalidations is not None:
+            self._unfinished_invalidations += 1
+            self._invalidations.send_nowait((self.ino_of(parent), name.encode()))
 
     async def run_invalidations(self) -> None:
-        """Send entry invalidations from a worker thread.
+        """Send entry invalidations from a worker thread, all that are queued in one hop.
 
         The kernel takes the parent directory's lock for an invalidation; a request we have
-        not answered yet may hold it, so the trio thread must never block on it.
+        not answered yet may hold it, so the trio thread must never block on it. When the
+        last one is done, the replies held meanwhile go out.
         """
-        send, receive = trio.open_memory_channel[tuple[int, str]](1024)
+        send, receive = trio.open_memory_channel[tuple[int, bytes]](float("inf"))
         self._invalidations = send
         async with receive:
-            async for parent_ino, name in receive:
-                encoded = name.encode()
-                await trio.to_thread.run_sync(
-                    lib.fuse_lowlevel_notify_inval_entry, self.session, parent_ino, encoded,
-                    len(encoded), abandon_on_cancel=True)
+            try:
+                async for first in receive:
+                    batch = [first]
+                    while True:
+                        try:
+                            batch.append(receive.receive_nowait())
+                        except trio.WouldBlock:
+                            break
+                    await trio.to_thread.run_sync(self._invalidate, batch,
+                                                  abandon_on_cancel=True)
+                    self._unfinished_invalidations -= len(batch)
+                    if not self._unfinished_invalidations:
+                        held, self._held_replies = self._held_replies, []
+                        for reply, args in held:
+                            reply(*args)
+            finally:
+                # The session is ending: the kernel forgets every entry by itself.
+                self._invalidations = None
+                self._unfinished_invalidations = 0
+
+    def _invalidate(self, batch: list[tuple[int, bytes]]) -> None:
+        """In the worker thread: drop the kernel's entries (ENOENT: it had none left)."""
+        for parent_ino, name in batch:
+            lib.fuse_lowlevel_notify_inval_entry(self.session, parent_ino, name, len(name))
 
     # ---- waiting requests ----------------------------------------------------------------
 
@@ -206,7 +239,7 @@ class Operations:
             waiting = WaitingRequest(req, attempt, reply, self)
             lib.fuse_req_interrupt_func(req, lib.py_interrupt, waiting.handle)
             if waiting.interrupted:
-                lib.fuse_reply_err(req, errno.EINTR)
+                self.send(lib.fuse_reply_err, req, errno.EINTR)
                 return
             self.waiting.add(waiting)
             waiting.wait(blocked.queue)
@@ -214,7 +247,7 @@ class Operations:
         pending = PendingRequest(req)
         lib.fuse_req_interrupt_func(req, lib.py_interrupt, pending.handle)
         if pending.interrupted:
-            lib.fuse_reply_err(req, errno.EINTR)
+            self.send(lib.fuse_reply_err, req, errno.EINTR)
             return
         self.nursery.start_soon(self._wait_and_retry, pending, attempt, blocked, reply)
 
@@ -232,22 +265,22 @@ class Operations:
                 except WouldBlock as again:
                     blocked = again
                 except OSError as exc:
-                    reply_err(req, exc.errno)
+                    self.send(reply_err, req, exc.errno)
                     return
                 except Exception:
                     log.exception("deferred request failed")
-                    lib.fuse_reply_err(req, errno.EIO)
+                    self.send(lib.fuse_reply_err, req, errno.EIO)
                     return
                 else:
-                    reply(req, result)
+                    self.send(reply, req, result)
                     return
                 with trio.move_on_at(deadline) as timer:
                     await blocked.queue.sleep()
                 if timer.cancelled_caught:
-                    reply_err(req, blocked.timeout_errno)
+                    self.send(reply_err, req, blocked.timeout_errno)
                     return
         if pending.interrupted:
-            lib.fuse_reply_err(req, errno.EINTR)
+            self.send(lib.fuse_reply_err, req, errno.EINTR)
         # otherwise the session is going away; the kernel aborts the request itself
 
     def abandon_waiting(self) -> None:
@@ -256,12 +289,15 @@ class Operations:
         for waiting in self.waiting:
             waiting.abandon()
         self.waiting.clear()
+        self._held_replies.clear()
 
     # ---- operations ----------------------------------------------------------------------
 
     def init(self, conn: Any) -> None:
         conn.want &= ~(lib.FUSE_CAP_SPLICE_READ | lib.FUSE_CAP_SPLICE_WRITE |
                        lib.FUSE_CAP_SPLICE_MOVE | lib.FUSE_CAP_AUTO_INVAL_DATA)
+        # A symlink's target never changes (a new link is a new node): the kernel may keep it.
+        conn.want |= conn.capable & lib.FUSE_CAP_CACHE_SYMLINKS
 
     def lookup(self, req: Any, parent: int, name: bytes) -> None:
         directory = self.node(parent)
@@ -304,23 +340,25 @@ class Operations:
         if isinstance(node, Directory):
             raise FsError(errno.EISDIR)
         if isinstance(node, Attribute):
-            lib.rpe_reply_open(req, fi, self._new_fh(AttributeHandle(node, fi.flags)), 1)
+            self.send(lib.rpe_reply_open, req, self._new_fh(AttributeHandle(node, fi.flags)), 1)
             return
         if not isinstance(node, DeviceFile):
             raise FsError(errno.ENXIO)
         file = OpenFile(node, fi.flags)
         node.fops.open(file)
-        fh = self._new_fh(file)
+        self.send(self._reply_open_stream, req, self._new_fh(file), file)
+
+    def _reply_open_stream(self, req: Any, fh: int, file: OpenFile) -> None:
         if lib.rpe_reply_open_stream(req, fh) == -errno.ENOENT:
             # The open was interrupted before our reply arrived: nobody holds the file.
             del self.handles[fh]
-            node.fops.release(file)
+            file.node.fops.release(file)
 
     def read(self, req: Any, size: int, offset: int, fi: Any) -> None:
         handle = self.handles.get(fi.fh)
         if isinstance(handle, AttributeHandle):
-            lib.fuse_reply_buf(req, handle.content[offset:offset + size],
-                               max(0, min(size, len(handle.content) - offset)))
+            data = handle.content[offset:offset + size]
+            self.send(lib.fuse_reply_buf, req, data, len(data))
             return
         if not isinstance(handle, OpenFile):
             raise FsError(errno.EBADF)
@@ -335,7 +373,7 @@ class Operations:
         except WouldBlock as blocked:
             self.defer(req, attempt, blocked, _reply_data)
             return
-        lib.fuse_reply_buf(req, data, len(data))
+        self.send(lib.fuse_reply_buf, req, data, len(data))
 
     def write(self, req: Any, data: bytes, offset: int, fi: Any) -> None:
         handle = self.handles.get(fi.fh)
@@ -344,7 +382,7 @@ class Operations:
             if store is None:
                 raise FsError(errno.EACCES)
             store(data)
-            lib.fuse_reply_write(req, len(data))
+            self.send(lib.fuse_reply_write, req, len(data))
             return
         if not isinstance(handle, OpenFile):
             raise FsError(errno.EBADF)
@@ -359,10 +397,7 @@ class Operations:
         except WouldBlock as blocked:
             self.defer(req, attempt, blocked, _reply_written)
             return
-        lib.fuse_reply_write(req, count)
-
-    def flush(self, req: Any) -> None:
-        lib.fuse_reply_err(req, 0)
+        self.send(lib.fuse_reply_write, req, count)
 
     def release(self, req: Any, fi: Any) -> None:
         handle = self.handles.pop(fi.fh, None)
@@ -374,13 +409,13 @@ class Operations:
                 handle.node.fops.release(handle)
             except Exception:
                 log.exception("release of %s failed", handle.node.path())
-        lib.fuse_reply_err(req, 0)
+        self.send(lib.fuse_reply_err, req, 0)
 
     def opendir(self, req: Any, ino: int, fi: Any) -> None:
         node = self.node(ino)
         if not isinstance(node, Directory):
             raise FsError(errno.ENOTDIR)
-        lib.rpe_reply_open(req, fi, self._new_fh(DirHandle(node)), 0)
+        lib.rpe_reply_open(req, self._new_fh(DirHandle(node)), 0)
 
     def readdir(self, req: Any, size: int, offset: int, fi: Any) -> None:
         handle = self.handles.get(fi.fh)
@@ -408,7 +443,7 @@ class Operations:
             raise FsError(errno.ENOTTY)
         result, out = handle.node.fops.ioctl(handle, cmd, arg, in_data)
         out = out[:out_size]
-        lib.fuse_reply_ioctl(req, result, out if out else ffi.NULL, len(out))
+        self.send(lib.fuse_reply_ioctl, req, result, out if out else ffi.NULL, len(out))
 
     def poll(self, req: Any, fi: Any, ph: Any) -> None:
         fh = fi.fh
@@ -430,7 +465,7 @@ class Operations:
                     queue.add_poller(fh, notify)
             else:
                 lib.fuse_pollhandle_destroy(ph)
-        lib.fuse_reply_poll(req, mask)
+        self.send(lib.fuse_reply_poll, req, mask)
 
     def _poll_notifier(self, fh: int, ph: Any) -> Callable[[], None]:
         def notify() -> None:
@@ -473,6 +508,11 @@ def _fail(req: Any, exc: BaseException) -> None:
     else:
         log.exception("FUSE operation failed", exc_info=exc)
         lib.fuse_reply_err(req, errno.EIO)
+
+
+def _fail_file_request(req: Any, exc: BaseException) -> None:
+    """`_fail` for a request on an open file: held like its other replies."""
+    _ops(req).send(_fail, req, exc)
 
 
 @ffi.def_extern()
@@ -525,7 +565,7 @@ def py_open(req: Any, ino: int, fi: Any) -> None:
     try:
         _ops(req).open(req, ino, fi)
     except BaseException as exc:
-        _fail(req, exc)
+        _fail_file_request(req, exc)
 
 
 @ffi.def_extern()
@@ -533,7 +573,7 @@ def py_read(req: Any, ino: int, size: int, off: int, fi: Any) -> None:
     try:
         _ops(req).read(req, size, off, fi)
     except BaseException as exc:
-        _fail(req, exc)
+        _fail_file_request(req, exc)
 
 
 @ffi.def_extern()
@@ -541,15 +581,7 @@ def py_write(req: Any, ino: int, buf: Any, size: int, off: int, fi: Any) -> None
     try:
         _ops(req).write(req, ffi.unpack(buf, size), off, fi)
     except BaseException as exc:
-        _fail(req, exc)
-
-
-@ffi.def_extern()
-def py_flush(req: Any, ino: int, fi: Any) -> None:
-    try:
-        _ops(req).flush(req)
-    except BaseException as exc:
-        _fail(req, exc)
+        _fail_file_request(req, exc)
 
 
 @ffi.def_extern()
@@ -557,7 +589,7 @@ def py_release(req: Any, ino: int, fi: Any) -> None:
     try:
         _ops(req).release(req, fi)
     except BaseException as exc:
-        _fail(req, exc)
+        _fail_file_request(req, exc)
 
 
 @ffi.def_extern()
@@ -607,7 +639,7 @@ def py_ioctl(req: Any, ino: int, cmd: int, arg: Any, fi: Any, flags: int, in_buf
         _ops(req).ioctl(req, ino, cmd, int(ffi.cast("uintptr_t", arg)), fi, flags, data,
                         out_bufsz)
     except BaseException as exc:
-        _fail(req, exc)
+        _fail_file_request(req, exc)
 
 
 @ffi.def_extern()
@@ -615,7 +647,7 @@ def py_poll(req: Any, ino: int, fi: Any, ph: Any) -> None:
     try:
         _ops(req).poll(req, fi, ph)
     except BaseException as exc:
-        _fail(req, exc)
+        _fail_file_request(req, exc)
 
 
 @ffi.def_extern()

@@ -4,10 +4,12 @@ Modelled on sysfs and devtmpfs rather than on a disk filesystem: attribute files
 their content when opened and may take writes through a callback; symlinks are stored as the
 relative text the kernel would create; device files carry a `FileOperations` object.
 
-Caching: a node that can disappear at run time (a device, a channel directory) is *volatile*
-and is served with a zero cache timeout, so the kernel asks again on every path walk and
-removal is visible at once. Stable skeleton nodes get a long timeout; if one is removed anyway,
-the engine invalidates the kernel's entry.
+Caching: a node never changes its attributes or symlink target after it is made (a "changed"
+device is a new node), so every entry and attribute is served with a long cache timeout and a
+path walk costs no request once cached. Removal is what must stay exact: the engine
+invalidates the kernel's entry of every removed node it has handed out (see `fuse_ops`), and
+a name that does not exist is answered with an error, which the kernel never caches, so new
+nodes appear at once.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from fusedev.fileops import FileOperations
 
 log = logging.getLogger(__name__)
 
-STABLE_TIMEOUT = 3600.0
+CACHE_TIMEOUT = 3600.0
 ATTRIBUTE_SIZE = 4096  # what sysfs reports for every attribute file
 
 _inode_numbers = itertools.count(2)  # 1 is FUSE_ROOT_ID
@@ -33,18 +35,18 @@ StoreFn = Callable[[bytes], None]
 class Node:
     """Common part of every node: identity, ownership, mode and place in the tree."""
 
-    __slots__ = ("ino", "mode", "uid", "gid", "parent", "name", "timeout", "mtime", "nlookup")
+    __slots__ = ("ino", "mode", "uid", "gid", "parent", "name", "mtime", "nlookup", "nlink")
 
-    def __init__(self, mode: int, *, uid: int = 0, gid: int = 0, volatile: bool = False) -> None:
+    def __init__(self, mode: int, *, uid: int = 0, gid: int = 0) -> None:
         self.ino = next(_inode_numbers)
         self.mode = mode
         self.uid = uid
         self.gid = gid
         self.parent: Directory | None = None
         self.name = ""
-        self.timeout = 0.0 if volatile else STABLE_TIMEOUT
         self.mtime = int(time.time())
         self.nlookup = 0
+        self.nlink = 2 if stat.S_ISDIR(mode) else 1
 
     @property
     def size(self) -> int:
@@ -177,6 +179,5 @@ class DeviceFile(Node):
     __slots__ = ("fops",)
 
     def __init__(self, fops: FileOperations, mode: int = 0o600, **kw) -> None:
-        kw.setdefault("volatile", True)
         super().__init__(stat.S_IFREG | mode, **kw)
         self.fops = fops

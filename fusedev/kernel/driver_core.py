@@ -168,33 +168,31 @@ class DriverCore:
         if dev.cls is not None and dev.parent.cls is None:
             glue = parent_dir.children.get(dev.cls.name)
             if not isinstance(glue, Directory):
-                glue = parent_dir.mkdir(dev.cls.name, volatile=True)
+                glue = parent_dir.mkdir(dev.cls.name)
             return glue
         return parent_dir
 
     def device_add(self, dev: Device) -> None:
-        directory = self._parent_dir(dev).mkdir(dev.name, volatile=True)
+        directory = self._parent_dir(dev).mkdir(dev.name)
         dev.dir = directory
         for name, show, store, mode in dev.attrs:
-            directory.attribute(name, show, store, mode, volatile=True)
+            directory.attribute(name, show, store, mode)
         directory.attribute("uevent", show=lambda: self._uevent(dev), store=lambda data: None,
-                            mode=0o644, volatile=True)
-        directory.mkdir("power", volatile=True)
+                            mode=0o644)
+        directory.mkdir("power")
         if dev.bus is not None:
-            directory.symlink("subsystem", _relative(directory, dev.bus.dir), volatile=True)
-            dev.bus.devices_dir.symlink(dev.name, _relative(dev.bus.devices_dir, directory),
-                                        volatile=True)
+            directory.symlink("subsystem", _relative(directory, dev.bus.dir))
+            dev.bus.devices_dir.symlink(dev.name, _relative(dev.bus.devices_dir, directory))
             dev.bus.devices[dev.name] = dev
         if dev.cls is not None:
-            directory.symlink("subsystem", _relative(directory, dev.cls.dir), volatile=True)
-            dev.cls.dir.symlink(dev.name, _relative(dev.cls.dir, directory), volatile=True)
+            directory.symlink("subsystem", _relative(directory, dev.cls.dir))
+            dev.cls.dir.symlink(dev.name, _relative(dev.cls.dir, directory))
             if dev.parent is not None and dev.parent.dir is not None:
-                directory.symlink("device", _relative(directory, dev.parent.dir), volatile=True)
+                directory.symlink("device", _relative(directory, dev.parent.dir))
         if dev.devt is not None and dev.fops is not None:
             major, minor = dev.devt
-            directory.attribute("dev", show=lambda: f"{major}:{minor}\n", volatile=True)
-            self.dev_char.symlink(f"{major}:{minor}", _relative(self.dev_char, directory),
-                                  volatile=True)
+            directory.attribute("dev", show=lambda: f"{major}:{minor}\n")
+            self.dev_char.symlink(f"{major}:{minor}", _relative(self.dev_char, directory))
             self.dev.device(dev.name, dev.fops, mode=self.nodes.mode, uid=self.nodes.uid,
                             gid=self.nodes.gid)
         log.debug("device_add %s", directory.path())
@@ -231,8 +229,8 @@ class DriverCore:
         driver.probe(dev)
         dev.driver = driver
         if dev.dir is not None and driver.dir is not None:
-            dev.dir.symlink("driver", _relative(dev.dir, driver.dir), volatile=True)
-            driver.dir.symlink(dev.name, _relative(driver.dir, dev.dir), volatile=True)
+            dev.dir.symlink("driver", _relative(dev.dir, driver.dir))
+            driver.dir.symlink(dev.name, _relative(driver.dir, dev.dir))
 
     def unbind(self, dev: Device) -> None:
         driver, dev.driver = dev.driver, None
