@@ -45,6 +45,8 @@ class CoreConfig:
     num_bufs: int = DEFAULT_NUM_BUFS
     buf_size: int = DEFAULT_BUF_SIZE
     config: dict[str, Any] = field(default_factory=dict)
+    processing_us: float = 0.0  # simulated time the core spends on each received message
+    irq_latency_us: float = 0.0  # simulated delay from a mailbox kick to the core's ISR
 
 
 @dataclass
@@ -77,7 +79,8 @@ def default_board() -> Board:
 
 _TOP_KEYS = {"name", "soc", "profile", "firmware_dirs", "dev", "cores"}
 _DEV_KEYS = {"uid", "gid", "mode"}
-_CORE_KEYS = {"firmware", "autostart", "num_bufs", "buf_size", "config"}
+_CORE_KEYS = {"firmware", "autostart", "num_bufs", "buf_size", "config", "processing_us",
+              "irq_latency_us"}
 _MODE_RE = re.compile(r"(?:0o|0)?([0-7]{3})")
 
 
@@ -226,7 +229,17 @@ def _parse_core(soc: Soc, key: str, table: Any, source: str) -> CoreConfig:
         num_bufs=num_bufs,
         buf_size=buf_size,
         config=dict(_typed(table, "config", dict, source, prefix, {})),
+        processing_us=_microseconds(table, "processing_us", source, prefix),
+        irq_latency_us=_microseconds(table, "irq_latency_us", source, prefix),
     )
+
+
+def _microseconds(table: dict[str, Any], key: str, source: str, prefix: str) -> float:
+    value = table.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise BoardError(source, f"{prefix}{key}",
+                         f"{value!r} is not allowed; a number of microseconds ≥ 0")
+    return float(value)
 
 
 def firmware_name_problem(name: str) -> str | None:

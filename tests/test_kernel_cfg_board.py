@@ -116,7 +116,7 @@ ERRORS = [
     ('soc = "AM62X"\n[cores.9]\nfirmware = "/lib/firmware/x"', "cores.9.firmware",
      "must be relative"),
     ('soc = "AM62X"\n[cores.9]\nfirmwre = "echo"', "cores.9.firmwre",
-     "unknown key; allowed: autostart, buf_size, config, firmware, num_bufs"),
+     "unknown key; allowed: autostart, buf_size, config, firmware, irq_latency_us, num_bufs, processing_us"),
     ('soc = "AM62X"\nboard = "x"\n[cores.9]', "board", "unknown key; allowed:"),
     ('soc = "AM62X"\n[dev]\nmode = "rw-------"\n[cores.9]', "dev.mode",
      "'rw-------' is not a permission mode"),
@@ -154,3 +154,12 @@ def test_bad_toml_and_missing_file(tmp_path):
 def test_from_dict_names_its_source(tmp_path):
     with pytest.raises(BoardError, match=r"^<board>: soc: "):
         board_from_dict({}, tmp_path)
+
+
+def test_core_timing_is_read_in_microseconds_and_checked():
+    board = board_from_dict({"soc": "am62x", "cores": {"9": {"processing_us": 250,
+                                                             "irq_latency_us": 12.5}}}, ".")
+    assert board.cores[9].processing_us == 250.0
+    assert board.cores[9].irq_latency_us == 12.5
+    with pytest.raises(BoardError, match="cores.9.processing_us"):
+        board_from_dict({"soc": "am62x", "cores": {"9": {"processing_us": -1}}}, ".")

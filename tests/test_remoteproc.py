@@ -162,3 +162,21 @@ def test_debugfs_trace_shows_what_the_firmware_logged(emu) -> None:
     assert "5000000.m4fss" in trace and "echo" in trace
     assert (emu.root / "sys/kernel/debug/remoteproc/remoteproc0/name").read_text() == \
         "5000000.m4fss\n"
+
+
+@pytest.mark.board(firmware={9: "echo", 15: "echo"}, core={9: {"processing_us": 1_000_000}})
+def test_a_slow_core_from_the_board_file_answers_slowly(emu) -> None:
+    slow = os.open(emu.root / "dev" / create_ept(emu.root, "slow", ctrl=0),
+                   os.O_RDWR | os.O_NONBLOCK)
+    fast = os.open(emu.root / "dev" / create_ept(emu.root, "fast", ctrl=1), os.O_RDWR)
+    started = time.monotonic()
+    os.write(slow, b"s")
+    os.write(fast, b"f")
+    assert os.read(fast, 16) == b"f"  # the other core is not held up
+    with pytest.raises(BlockingIOError):
+        os.read(slow, 16)  # core 9 is still busy with its one second per message
+    os.set_blocking(slow, True)
+    assert os.read(slow, 16) == b"s"
+    assert time.monotonic() - started >= 1.0
+    os.close(slow)
+    os.close(fast)

@@ -13,7 +13,7 @@ import errno
 import logging
 from typing import TYPE_CHECKING
 
-from remote_fw import RemoteCore
+from remote_fw import CoreTiming, RemoteCore
 
 from fusedev.fileops import FsError
 from fusedev.kernel.driver_core import Device
@@ -57,7 +57,9 @@ class Rproc:
         self.core = RemoteCore(spec.device,
                                num_bufs=config.num_bufs if config else 256,
                                buf_size=config.buf_size if config else 512,
-                               firmware_dirs=board.firmware_dirs)
+                               firmware_dirs=board.firmware_dirs,
+                               timing=CoreTiming(config.processing_us / 1e6,
+                                                 config.irq_latency_us / 1e6) if config else None)
         self.core.on_crash = self._firmware_fault
         self.index = kernel.rproc_ida.alloc()
         self.dev = Device(f"remoteproc{self.index}", parent=platform_dev,
