@@ -14,17 +14,10 @@ from pathlib import Path
 import pytest
 
 from rpmsg_ioctl import create_ept, destroy
+from sysfs_io import write
 
 M4F = "sys/class/remoteproc/remoteproc0"  # AM62x id 9, running echo
 M4F_DEBUG = "sys/kernel/debug/remoteproc/remoteproc0"
-
-
-def write(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
 
 
 def cache(path: Path) -> None:

@@ -14,24 +14,10 @@ import pytest
 
 from blocked_read import BlockedRead
 from rpmsg_ioctl import create_ept
+from sysfs_io import write, write_errno
 
 M4F = "sys/class/remoteproc/remoteproc0"  # AM62x id 9, 5000000.m4fss
 R5F = "sys/class/remoteproc/remoteproc1"  # AM62x id 15, 78000000.r5f
-
-
-def write(path: Path, text: str) -> None:
-    """`echo text > path`, keeping the errno of the write."""
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-
-
-def write_errno(path: Path, text: str) -> int:
-    with pytest.raises(OSError) as err:
-        write(path, text)
-    return err.value.errno
 
 
 def wait_for(predicate, timeout: float = 10.0) -> None:

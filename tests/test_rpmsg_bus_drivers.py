@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import errno
 import os
-from pathlib import Path
 
 import pytest
 
+from sysfs_io import write
+
 PING_PONG = "sys/bus/rpmsg/devices/virtio0.ti.ipc4.ping-pong.-1.13"
 CHRDEV_DRIVER = "sys/bus/rpmsg/drivers/rpmsg_chrdev"
-
-
-def write(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
 
 
 def test_drivers_are_listed_with_their_devices(emu) -> None:
