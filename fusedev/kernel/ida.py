@@ -34,3 +34,29 @@ class Ida:
 
     def __contains__(self, value: int) -> bool:
         return value in self._used
+
+
+class HeldNumbers:
+    """A char device's name number and minor, held until its last reference goes.
+
+    As the kernel's device release callback frees them: the registration holds one
+    reference, each open file one more, so a destroyed device still open keeps its numbers.
+    """
+
+    __slots__ = ("index", "minor", "_names", "_minors", "_refs")
+
+    def __init__(self, names: Ida, minors: Ida) -> None:
+        self._names = names
+        self._minors = minors
+        self.index = names.alloc()
+        self.minor = minors.alloc()
+        self._refs = 1
+
+    def get(self) -> None:
+        self._refs += 1
+
+    def put(self) -> None:
+        self._refs -= 1
+        if self._refs == 0:
+            self._names.free(self.index)
+            self._minors.free(self.minor)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from fusedev.fileops import (POLLERR, POLLIN, POLLRDNORM, FileOperations, FsError, OpenFile,
                              PollTable, WouldBlock)
 from fusedev.kernel.driver_core import Device
+from fusedev.kernel.ida import HeldNumbers
 from fusedev.kernel.rpmsg_core import Endpoint
 from fusedev.kernel.rpmsg_uapi import (RPMSG_ADDR_ANY, RPMSG_DESTROY_EPT_IOCTL,
                                        RPMSG_GET_OUTGOING_FLOWCONTROL,
@@ -46,11 +47,9 @@ class Eptdev(FileOperations):
         self.opened: OpenFile | None = None
         self.gone = False
         self.on_destroy: list = []
-        self.index = kernel.ept_ida.alloc()
-        self.minor = kernel.char_minors.alloc()
-        self._refs = 1  # the registration; each open file holds one more
-        self.dev = Device(f"rpmsg{self.index}", parent=parent, cls=kernel.rpmsg_class,
-                          devt=(kernel.char_major, self.minor), fops=self, data=self)
+        self.numbers = HeldNumbers(kernel.ept_ida, kernel.char_minors)
+        self.dev = Device(f"rpmsg{self.numbers.index}", parent=parent, cls=kernel.rpmsg_class,
+                          devt=(kernel.char_major, self.numbers.minor), fops=self, data=self)
         self.dev.attribute("name", lambda: f"{self.name}\n")
         self.dev.attribute("src", lambda: f"{as_signed(self.src)}\n")
         self.dev.attribute("dst", lambda: f"{as_signed(self.dst)}\n")
@@ -73,14 +72,7 @@ class Eptdev(FileOperations):
         self.kernel.core.device_del(self.dev)
         for callback in self.on_destroy:
             callback(self)
-        self._put()
-
-    def _put(self) -> None:
-        """Drop a reference; the number and minor are free only when the last one goes."""
-        self._refs -= 1
-        if self._refs == 0:
-            self.kernel.ept_ida.free(self.index)
-            self.kernel.char_minors.free(self.minor)
+        self.numbers.put()
 
     # ---- file operations -----------------------------------------------------------------
 
@@ -96,7 +88,7 @@ class Eptdev(FileOperations):
             if self.src == RPMSG_ADDR_ANY and self.kernel.profile.eptdev_src_shows_address:
                 self.src = self.ept.addr  # TI vendor kernel; mainline keeps -1
         self.opened = file
-        self._refs += 1
+        self.numbers.get()
 
     def release(self, file: OpenFile) -> None:
         if self.opened is not file:
@@ -104,7 +96,7 @@ class Eptdev(FileOperations):
         self._unbind()
         self.queue.clear()
         self.opened = None
-        self._put()
+        self.numbers.put()
 
     def _unbind(self) -> None:
         """Drop the bound endpoint; a channel's default endpoint lives on with the channel."""

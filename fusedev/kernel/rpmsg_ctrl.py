@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from fusedev.fileops import FileOperations, FsError, OpenFile
 from fusedev.kernel.driver_core import Device
+from fusedev.kernel.ida import HeldNumbers
 from fusedev.kernel.rpmsg_char import Eptdev
 from fusedev.kernel.rpmsg_core import RpmsgChannel, RpmsgDriver
 from fusedev.kernel.rpmsg_uapi import (ENDPOINT_INFO_SIZE, RPMSG_CREATE_DEV_IOCTL,
@@ -33,11 +34,9 @@ class RpmsgCtrl(FileOperations):
         self.vrp = channel.vrp
         self.eptdevs: list[Eptdev] = []
         self.gone = False
-        self.index = kernel.ctrl_ida.alloc()
-        self.minor = kernel.ctrl_minors.alloc()
-        self._refs = 1
-        self.dev = Device(f"rpmsg_ctrl{self.index}", parent=channel.dev,
-                          cls=kernel.rpmsg_class, devt=(kernel.ctrl_major, self.minor),
+        self.numbers = HeldNumbers(kernel.ctrl_ida, kernel.ctrl_minors)
+        self.dev = Device(f"rpmsg_ctrl{self.numbers.index}", parent=channel.dev,
+                          cls=kernel.rpmsg_class, devt=(kernel.ctrl_major, self.numbers.minor),
                           fops=self, data=self)
 
     def register(self) -> None:
@@ -49,19 +48,13 @@ class RpmsgCtrl(FileOperations):
             eptdev.destroy()
         self.gone = True
         self.kernel.core.device_del(self.dev)
-        self._put()
-
-    def _put(self) -> None:
-        self._refs -= 1
-        if self._refs == 0:
-            self.kernel.ctrl_ida.free(self.index)
-            self.kernel.ctrl_minors.free(self.minor)
+        self.numbers.put()
 
     def open(self, file: OpenFile) -> None:
-        self._refs += 1
+        self.numbers.get()
 
     def release(self, file: OpenFile) -> None:
-        self._put()
+        self.numbers.put()
 
     def ioctl(self, file: OpenFile, cmd: int, arg: int, data: bytes) -> tuple[int, bytes]:
         # The kernel copies the 40-byte struct before looking at cmd; a command that does
