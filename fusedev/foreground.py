@@ -14,12 +14,12 @@ from pathlib import Path
 
 import trio
 
+from fusedev.daemon import STOP_SIGNALS
 from fusedev.emulator import Emulator
 from fusedev.vfs import Directory
 
 log = logging.getLogger(__name__)
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 READY = "rpmsg-emu: serving"  # first line once the tree is usable; the pytest plugin waits for it
 
 

@@ -17,7 +17,7 @@ import itertools
 import logging
 import stat
 import time
-from typing import Callable, Iterator
+from typing import Callable
 
 from fusedev.fileops import FileOperations
 
@@ -130,12 +130,6 @@ class Directory(Node):
                 raise KeyError(path)
             node = node.children[part]
         return node
-
-    def walk(self) -> Iterator[Node]:
-        for child in self.children.values():
-            yield child
-            if isinstance(child, Directory):
-                yield from child.walk()
 
 
 class Attribute(Node):

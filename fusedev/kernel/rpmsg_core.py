@@ -7,11 +7,9 @@ announced channels (src given by Linux) send a name-service message to the remot
 """
 from __future__ import annotations
 
-import errno
 import logging
 from typing import TYPE_CHECKING, Callable
 
-from fusedev.fileops import FsError
 from fusedev.kernel.driver_core import Device, Driver
 from fusedev.kernel.rpmsg_uapi import RPMSG_ADDR_ANY, ChannelInfo, as_signed
 
@@ -121,8 +119,3 @@ class RpmsgDriver(Driver):
 
     def rx(self, channel: RpmsgChannel, data: bytes, src: int) -> None:
         """A message for the channel's default endpoint."""
-
-
-def require(condition: bool, err: int = errno.EINVAL) -> None:
-    if not condition:
-        raise FsError(err)

@@ -16,7 +16,7 @@ from typing import Any
 import echo_client
 from quantiles import latency_summary, quantile, ratio
 from rpmsg_setup import EndpointMaker
-from serving import Served, pinned, serve
+from serving import pinned, serve
 from targets import BASELINE, HERE, REPO, emulator, source_board
 
 
