@@ -166,11 +166,13 @@ class RemoteCore:
         """Drain every posted buffer, dispatching in FIFO order, until none is left."""
         device, dispatch = run.device, run.endpoints.dispatch
         processing = self.timing.processing
-        while batch := await device.take_received():
+        while batch := device.take_received():
             for src, dst, data in batch:
                 if processing:
                     await trio.sleep(processing)
-                await dispatch(src, dst, data)
+                callback = dispatch(src, dst, data)
+                if callback is not None:
+                    await callback
 
     def _rx_in_kick(self, run: _Run) -> bool:
         """Linux kicked an idle core: run the pass right here (remote_fw/isr.py).

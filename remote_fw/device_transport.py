@@ -10,6 +10,7 @@ from typing import Callable
 import trio
 
 from .isr import leave_kick
+from .kick_queue import KickQueue
 from .mailbox import Mailbox
 from .rpmsg_header import RPMSG_HDR, RPMSG_HDR_SIZE
 from .shared_memory import VRING_HOST_TO_REMOTE, VRING_REMOTE_TO_HOST, SharedMemory
@@ -27,7 +28,7 @@ class DeviceTransport:
         self._inbound = shm.vrings[VRING_HOST_TO_REMOTE]
         self._outbound = shm.vrings[VRING_REMOTE_TO_HOST]
         self._from_host = from_host
-        self._to_host = to_host
+        self._kicks = KickQueue(to_host)
         self._irq_latency = irq_latency
         self._in_last_avail = 0
         self._out_last_avail = 0
@@ -38,7 +39,8 @@ class DeviceTransport:
         self._buffer_waiters = trio.lowlevel.ParkingLot()
 
     async def run_isr(self) -> None:
-        """The core's mailbox interrupt: wake the RX loop or the senders waiting for buffers.
+        """The core's mailbox interrupt: wake the RX loop or the senders waiting for buffers;
+        also posts the core's own kicks that found Linux's mailbox full.
 
         Without a modelled IRQ latency, a kick into an empty mailbox is handled at once by
         `_isr` (see Mailbox); with one, every kick waits its latency in this task.
@@ -47,11 +49,13 @@ class DeviceTransport:
         if not self._irq_latency:
             mailbox.attach(self._isr)
         try:
-            while True:
-                vring = await mailbox.receive()
-                if self._irq_latency:
-                    await trio.sleep(self._irq_latency)
-                self._isr(vring)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._kicks.run)
+                while True:
+                    vring = await mailbox.receive()
+                    if self._irq_latency:
+                        await trio.sleep(self._irq_latency)
+                    self._isr(vring)
         finally:
             mailbox.attach(None)
 
@@ -72,7 +76,7 @@ class DeviceTransport:
             await self._rx_waiter.park()
         self._rx_kicked = False
 
-    async def take_received(self) -> list[tuple[int, int, bytes]]:
+    def take_received(self) -> list[tuple[int, int, bytes]]:
         """Copy out every message Linux posted, give the buffers back, notify Linux if it asked.
 
         Returns [(src, dst, payload)] in ring order; empty when nothing is pending, in which
@@ -103,31 +107,34 @@ class DeviceTransport:
             notify |= ring.add_used(head, length)
         self._in_last_avail = last
         if notify:
-            await self._kick(VRING_HOST_TO_REMOTE)
+            self._kicks.kick(VRING_HOST_TO_REMOTE)
         return messages
 
-    async def send(self, src: int, dst: int, payload: bytes) -> None:
-        """Fill one of Linux's RX buffers; wait while Linux has none posted."""
+    def try_send(self, src: int, dst: int, payload: bytes) -> bool:
+        """Fill one of Linux's RX buffers at once; False (nothing sent) while none is posted."""
         ring = self._outbound
-        while self._out_last_avail == ring.avail_idx():
-            await leave_kick()
-            if self._out_last_avail != ring.avail_idx():
-                break
-            ring.avail_event = self._out_last_avail
-            await self._buffer_waiters.park()
-        head = ring.avail_entry(self._out_last_avail)
-        self._out_last_avail = (self._out_last_avail + 1) & 0xFFFF
+        last = self._out_last_avail
+        if last == ring.avail_idx():
+            return False
+        head = ring.avail_entry(last)
         addr, length, _flags, _next = ring.desc(head)
         n = len(payload)
         if RPMSG_HDR_SIZE + n > length:
             raise ValueError(f"{n}-byte payload does not fit Linux's {length}-byte buffer")
         off = self._shm.offset_of(addr, length)
+        self._out_last_avail = (last + 1) & 0xFFFF
         RPMSG_HDR.pack_into(self._mem, off, src, dst, 0, n, 0)
         self._mem[off + RPMSG_HDR_SIZE : off + RPMSG_HDR_SIZE + n] = payload
         if ring.add_used(head, RPMSG_HDR_SIZE + n):
-            await self._kick(VRING_REMOTE_TO_HOST)
+            self._kicks.kick(VRING_REMOTE_TO_HOST)
+        return True
 
-    async def _kick(self, vring: int) -> None:
-        if not self._to_host.try_send(vring):
+    async def send(self, src: int, dst: int, payload: bytes) -> None:
+        """Fill one of Linux's RX buffers; wait while Linux has none posted."""
+        while not self.try_send(src, dst, payload):
             await leave_kick()
-            await self._to_host.send(vring)
+            ring = self._outbound
+            if self._out_last_avail != ring.avail_idx():
+                continue
+            ring.avail_event = self._out_last_avail
+            await self._buffer_waiters.park()

@@ -48,9 +48,11 @@ class Endpoint:
     async def send(self, dst: int, data: bytes) -> None:
         """Send `data` from this endpoint to address `dst` on Linux; waits for a free buffer."""
         self._check_open()
-        if len(data) > self._table.device.mtu:
-            raise PayloadTooLargeError(len(data), self._table.device.mtu)
-        await self._table.device.send(self.addr, dst, data)
+        device = self._table.device
+        if len(data) > device.mtu:
+            raise PayloadTooLargeError(len(data), device.mtu)
+        if not device.try_send(self.addr, dst, data):
+            await device.send(self.addr, dst, data)
 
     async def recv(self) -> tuple[int, bytes]:
         """Next message as (sender's address, payload). Only for endpoints without a callback."""
@@ -119,23 +121,28 @@ class EndpointTable:
         if self._by_addr.get(ep.addr) is ep:
             del self._by_addr[ep.addr]
 
-    async def dispatch(self, src: int, dst: int, data: bytes) -> None:
-        """Hand one message to the endpoint at `dst`, inline (a slow callback delays the rest)."""
+    def dispatch(self, src: int, dst: int, data: bytes) -> Awaitable[None] | None:
+        """Hand one message to the endpoint at `dst`, inline (a slow callback delays the rest).
+
+        Returns what the RX pass must await before the next message (an async callback), or
+        None when the message is already handled: no coroutine for the plain cases.
+        """
         ep = self._by_addr.get(dst)
         if ep is None:
             if dst == RPMSG_NS_ADDR:
                 self._note_linux_service(data)
             else:
                 self.trace.write(f"no endpoint at {dst}: dropped {len(data)} bytes from {src}")
-            return
+            return None
         if ep.callback is None:
             ep._deliver(src, data)
-        elif ep._is_async:
-            if not ep._kick_safe:
-                await leave_kick()
-            await ep.callback(ep, src, data)
-        else:
+        elif not ep._is_async:
             ep.callback(ep, src, data)
+        elif ep._kick_safe:
+            return ep.callback(ep, src, data)
+        else:
+            return _in_task(ep, src, data)
+        return None
 
     def _note_linux_service(self, data: bytes) -> None:
         try:
@@ -144,3 +151,9 @@ class EndpointTable:
             self.trace.write(f"name service: {exc}")
             return
         self.trace.write(f"name service: Linux {msg.flags.name.lower()} {msg.name!r} at {msg.addr}")
+
+
+async def _in_task(ep: Endpoint, src: int, data: bytes) -> None:
+    """Run an async callback that may block in the core's RX task, never inside a kick."""
+    await leave_kick()
+    await ep.callback(ep, src, data)  # type: ignore[misc]

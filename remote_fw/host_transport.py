@@ -7,12 +7,12 @@ struct packing into shared memory. `run` is Linux's mailbox ISR + bottom half.
 from __future__ import annotations
 
 import logging
-from collections import deque
 from typing import Callable
 
 import trio
 
 from .errors import PayloadTooLargeError
+from .kick_queue import KickQueue
 from .mailbox import Mailbox
 from .rpmsg_header import RPMSG_HDR, RPMSG_HDR_SIZE
 from .shared_memory import VRING_HOST_TO_REMOTE, VRING_REMOTE_TO_HOST, SharedMemory
@@ -37,7 +37,7 @@ class HostTransport:
         self._mem = shm.mem
         self._rx = shm.vrings[VRING_REMOTE_TO_HOST]
         self._tx = shm.vrings[VRING_HOST_TO_REMOTE]
-        self._to_remote = to_remote
+        self._kicks = KickQueue(to_remote)
         self._from_remote = from_remote
         self._rx_off = [shm.buffer_addr(i) - shm.base for i in range(self.num_bufs)]
         self._tx_addr = [shm.buffer_addr(self.num_bufs + i) for i in range(self.num_bufs)]
@@ -45,8 +45,6 @@ class HostTransport:
         self._last_sbuf = 0
         self._tx_last_used = 0
         self._rx_last_used = 0
-        self._deferred_kicks: deque[int] = deque()
-        self._kick_forwarder = trio.lowlevel.ParkingLot()
         # Until a send() finds the ring full, Linux does not want TX-done interrupts.
         self._tx.used_event = 0xFFFF
         kick = False
@@ -54,7 +52,7 @@ class HostTransport:
             self._rx.set_desc(i, shm.buffer_addr(i), self.buf_size, VRING_DESC_F_WRITE)
             kick |= self._rx.add_avail(i)
         if kick:
-            self._kick(VRING_REMOTE_TO_HOST)
+            self._kicks.kick(VRING_REMOTE_TO_HOST)
 
     def send(self, src: int, dst: int, payload: bytes) -> bool:
         """Queue one message to the remote; False when no TX buffer is free (nothing sent)."""
@@ -70,7 +68,7 @@ class HostTransport:
         self._mem[off + RPMSG_HDR_SIZE : off + RPMSG_HDR_SIZE + n] = payload
         self._tx.set_desc(buf, self._tx_addr[buf], RPMSG_HDR_SIZE + n)
         if self._tx.add_avail(buf):
-            self._kick(VRING_HOST_TO_REMOTE)
+            self._kicks.kick(VRING_HOST_TO_REMOTE)
         return True
 
     def can_send(self) -> bool:
@@ -96,12 +94,6 @@ class HostTransport:
         self._tx_last_used = (self._tx_last_used + 1) & 0xFFFF
         return head
 
-    def _kick(self, vring: int) -> None:
-        """Notify the remote without blocking; a full mailbox defers the kick, in order."""
-        if self._deferred_kicks or not self._to_remote.try_send(vring):
-            self._deferred_kicks.append(vring)
-            self._kick_forwarder.unpark()
-
     async def run(self) -> None:
         """Linux's mailbox ISR for this core; runs until cancelled.
 
@@ -112,7 +104,7 @@ class HostTransport:
         mailbox.attach(self._isr)
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._forward_deferred_kicks)
+                nursery.start_soon(self._kicks.run)
                 while True:
                     self._isr(await mailbox.receive())
         finally:
@@ -126,13 +118,6 @@ class HostTransport:
                 self.on_tx_complete()
         else:
             log.warning("mailbox: kick for unknown vring %d ignored", vring)
-
-    async def _forward_deferred_kicks(self) -> None:
-        while True:
-            while not self._deferred_kicks:
-                await self._kick_forwarder.park()
-            await self._to_remote.send(self._deferred_kicks[0])
-            self._deferred_kicks.popleft()
 
     def _drain_rx(self) -> None:
         """Deliver every used RX buffer in order and post it back (rpmsg_recv_done)."""
@@ -155,7 +140,7 @@ class HostTransport:
         self._rx_last_used = last
         rx.used_event = last
         if kick:
-            self._kick(VRING_REMOTE_TO_HOST)
+            self._kicks.kick(VRING_REMOTE_TO_HOST)
 
     def dump(self, vring: int) -> str:
         """Human-readable dump of vring 0 (remote→Linux) or 1 (Linux→remote)."""

@@ -60,13 +60,13 @@ async def test_ring_wraps_around_past_256_messages_without_loss():
     for _round in range(3):
         while host.send(1024, 14, b"msg %d" % sent):
             sent += 1
-        received += await device.take_received()  # the remote returns every buffer
+        received += device.take_received()  # the remote returns every buffer
     # 256 never-used buffers, then the ones the remote gave back through the used ring, twice.
     assert sent == 3 * 256
     while sent < 1000:
         assert host.send(1024, 14, b"msg %d" % sent)
         sent += 1
-        received += await device.take_received()
+        received += device.take_received()
     assert [p for _s, _d, p in received] == [b"msg %d" % i for i in range(1000)]
     assert all((s, d) == (1024, 14) for s, d, _p in received)
     dump = host.dump(1)
@@ -118,8 +118,8 @@ async def test_host_kicks_never_block_the_caller_and_are_delivered_in_order():
         nursery.start_soon(host.run)
         for n in range(8):
             assert host.send(1024, 14, b"%d" % n)  # returns at once, mailbox full or not
-            await device.take_received()
-            await device.take_received()  # ring empty: the remote asks for the next kick
+            device.take_received()
+            device.take_received()  # ring empty: the remote asks for the next kick
         await trio.testing.wait_all_tasks_blocked()
         assert len(to_remote) == 4  # the rest wait in Linux's deferred-kick task
         with trio.fail_after(5):
@@ -138,13 +138,13 @@ async def test_a_poller_or_blocked_writer_is_told_when_tx_buffers_come_back():
         nursery.start_soon(device.run_isr)
         for n in range(4):
             assert host.can_send() and host.send(1024, 14, b"%d" % n)
-        await device.take_received()
+        device.take_received()
         await trio.testing.wait_all_tasks_blocked()
         assert completions == []  # nobody was waiting: no TX-done interrupt
         for n in range(4):
             assert host.send(1024, 14, b"%d" % n)  # the returned buffers are reused
         assert not host.can_send()  # full: arms the interrupt, as virtio_rpmsg_poll does
-        assert len(await device.take_received()) == 4
+        assert len(device.take_received()) == 4
         await trio.testing.wait_all_tasks_blocked()
         assert completions == ["tx done"]
         assert host.can_send()
