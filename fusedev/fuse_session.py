@@ -23,6 +23,13 @@ log = logging.getLogger(__name__)
 
 FSNAME = "rpmsg-emu"
 
+# Requests answered in a row before the receive loop lets other trio tasks run. A client that
+# always has its next request queued (one pinned to the daemon's CPU runs as soon as it gets its
+# reply) would otherwise never let /dev/fuse report EAGAIN, starving firmware tasks, timers and
+# signal handling (SIGTERM). A request costs ~5-15 us and a checkpoint ~3 us: 64 requests bound
+# the others' wait to about 1 ms for under 1 % of throughput.
+REQUESTS_PER_CHECKPOINT = 64
+
 
 class FuseMount:
     """One FUSE mount of a vfs tree."""
@@ -84,6 +91,7 @@ class FuseMount:
         try:
             while not lib.fuse_session_exited(session):
                 await trio.lowlevel.wait_readable(fd)
+                served = 0
                 while True:
                     res = lib.fuse_session_receive_buf(session, buf)
                     if res == -errno.EAGAIN:
@@ -95,6 +103,9 @@ class FuseMount:
                             raise OSError(-res, "reading /dev/fuse failed")
                         return  # unmounted from outside
                     lib.fuse_session_process_buf(session, buf)
+                    served += 1
+                    if served % REQUESTS_PER_CHECKPOINT == 0:
+                        await trio.lowlevel.checkpoint()  # busy: let the other tasks run
         finally:
             lib.rpe_free_buf(buf)
 
