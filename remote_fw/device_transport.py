@@ -9,13 +9,20 @@ from typing import Callable
 
 import trio
 
-from .isr import leave_kick
+from .isr import in_kick, leave_kick
 from .kick_queue import KickQueue
 from .mailbox import Mailbox
 from .rpmsg_header import RPMSG_HDR, RPMSG_HDR_SIZE
 from .shared_memory import VRING_HOST_TO_REMOTE, VRING_REMOTE_TO_HOST, SharedMemory
 
 log = logging.getLogger(__name__)
+
+SENDS_PER_CHECKPOINT = 64
+"""On the board a core runs beside Linux; here it shares one trio thread with Linux, the FUSE
+session and the other cores. A core sending back to back from its own task (a streaming
+firmware) lets them run after this many messages, so nothing freezes while it streams. A yield
+costs about as much as one message, so this costs ~1 %. Sends inside a kick are not counted:
+Linux is waiting for that pass, and what it posted bounds it."""
 
 
 class DeviceTransport:
@@ -32,6 +39,7 @@ class DeviceTransport:
         self._irq_latency = irq_latency
         self._in_last_avail = 0
         self._out_last_avail = 0
+        self._sent_since_checkpoint = 0
         self._rx_kicked = False
         self.on_kick: Callable[[], bool] | None = None
         """Runs the RX pass inside the kick; False when it could not finish it there."""
@@ -138,3 +146,9 @@ class DeviceTransport:
                 continue
             ring.avail_event = self._out_last_avail
             await self._buffer_waiters.park()
+        if in_kick():
+            return
+        self._sent_since_checkpoint += 1
+        if self._sent_since_checkpoint >= SENDS_PER_CHECKPOINT:
+            self._sent_since_checkpoint = 0
+            await trio.lowlevel.checkpoint()

@@ -51,8 +51,7 @@ class Endpoint:
         device = self._table.device
         if len(data) > device.mtu:
             raise PayloadTooLargeError(len(data), device.mtu)
-        if not device.try_send(self.addr, dst, data):
-            await device.send(self.addr, dst, data)
+        await device.send(self.addr, dst, data)
 
     async def recv(self) -> tuple[int, bytes]:
         """Next message as (sender's address, payload). Only for endpoints without a callback."""

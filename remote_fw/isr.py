@@ -35,6 +35,11 @@ def leave_kick() -> Generator[Any, Any, None]:
         yield _LEAVE
 
 
+def in_kick() -> bool:
+    """Is a pass being driven synchronously inside a kick on this thread?"""
+    return _kick.depth > 0
+
+
 def run_in_kick(coro: Coroutine[Any, Any, None]) -> bool:
     """Drive `coro` synchronously; False when it left the kick (resume it with
     `finish_in_task`). Exceptions propagate to the caller."""
