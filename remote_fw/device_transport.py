@@ -21,7 +21,7 @@ SENDS_PER_CHECKPOINT = 64
 """On the board a core runs beside Linux; here it shares one trio thread with Linux, the FUSE
 session and the other cores. A core sending back to back from its own task (a streaming
 firmware) lets them run after this many messages, so nothing freezes while it streams. A yield
-costs about as much as one message, so this costs ~1 %. Sends inside a kick are not counted:
+costs about as much as one message, so this costs under 2 %. Sends inside a kick are not counted:
 Linux is waiting for that pass, and what it posted bounds it."""
 
 
