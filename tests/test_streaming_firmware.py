@@ -18,6 +18,7 @@ from typing import Iterator
 import pytest
 
 from daemon_process import DaemonProcess, make_mount_dir
+from rpmsg_ioctl import eptdevs
 
 WAIT_S = 10.0  # bounded waits: a frozen daemon answers nothing, not even poll()
 pytestmark = pytest.mark.timeout(90)
@@ -39,14 +40,6 @@ def flooding_board(tmp_path: Path) -> Iterator[tuple[Path, DaemonProcess]]:
         daemon.cleanup()  # a frozen daemon is killed; its blocked clients get ECONNABORTED
 
 
-def chrdev_node(root: Path) -> Path:
-    rpmsg = root / "sys/class/rpmsg"
-    name = next(d for d in os.listdir(rpmsg)
-                if (rpmsg / d / "name").exists()
-                and (rpmsg / d / "name").read_text().strip() == "rpmsg_chrdev")
-    return root / "dev" / name
-
-
 def read_sequence(fd: int, count: int, seen: list[int]) -> None:
     """Read `count` messages, keeping their sequence numbers (an error ends the thread)."""
     for _ in range(count):
@@ -56,7 +49,8 @@ def read_sequence(fd: int, count: int, seen: list[int]) -> None:
 def test_the_emulator_answers_while_a_firmware_streams_without_pause(
         flooding_board: tuple[Path, DaemonProcess]) -> None:
     root, daemon = flooding_board
-    fd = os.open(chrdev_node(root), os.O_RDWR)
+    chrdev = next(node for node, name in eptdevs(root).items() if name == "rpmsg_chrdev")
+    fd = os.open(root / "dev" / chrdev, os.O_RDWR)
     os.write(fd, b"hello")  # the source firmware starts streaming to whoever speaks first
 
     seen: list[int] = []
