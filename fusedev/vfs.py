@@ -29,6 +29,12 @@ ATTRIBUTE_SIZE = 4096  # what sysfs reports for every attribute file
 _inode_numbers = itertools.count(2)  # 1 is FUSE_ROOT_ID
 
 ShowFn = Callable[[], "str | bytes"]
+
+
+def fs_bytes(text: str) -> bytes:
+    """A name or text of the tree as the kernel sees it: bytes that are not UTF-8 are kept
+    as surrogate escapes (as os.fsdecode makes them), so they go back out unchanged."""
+    return text.encode("utf-8", "surrogateescape")
 StoreFn = Callable[[bytes], None]
 
 
@@ -65,12 +71,13 @@ class Node:
 class Directory(Node):
     """A directory; children keep insertion order, as readdir of sysfs does."""
 
-    __slots__ = ("children", "listener")
+    __slots__ = ("children", "listener", "fstype")
 
     def __init__(self, mode: int = 0o755, **kw) -> None:
         super().__init__(stat.S_IFDIR | mode, **kw)
         self.children: dict[str, Node] = {}
         self.listener: Callable[[Directory, str, Node], None] | None = None
+        self.fstype = ""  # set where another filesystem is mounted (debugfs), see kernfs_file
 
     def add(self, name: str, node: Node) -> Node:
         if name in self.children:
@@ -100,8 +107,9 @@ class Directory(Node):
     def symlink(self, name: str, target: str, **kw) -> Symlink:
         return self.add(name, Symlink(target, **kw))  # type: ignore[return-value]
 
-    def device(self, name: str, fops: FileOperations, mode: int = 0o600, **kw) -> DeviceFile:
-        return self.add(name, DeviceFile(fops, mode, **kw))  # type: ignore[return-value]
+    def device(self, name: str, fops: FileOperations, mode: int = 0o600,
+               rdev: tuple[int, int] | None = None, **kw) -> DeviceFile:
+        return self.add(name, DeviceFile(fops, mode, rdev, **kw))  # type: ignore[return-value]
 
     def remove(self, name: str) -> Node:
         """Detach a child (and so its whole subtree) and tell the engine."""
@@ -150,7 +158,7 @@ class Attribute(Node):
         if self.show is None:
             return b""
         text = self.show()
-        return text.encode() if isinstance(text, str) else text
+        return fs_bytes(text) if isinstance(text, str) else text
 
 
 class Symlink(Node):
@@ -164,14 +172,20 @@ class Symlink(Node):
 
     @property
     def size(self) -> int:
-        return len(self.target.encode())
+        return len(fs_bytes(self.target))
 
 
 class DeviceFile(Node):
-    """A device node. A regular file under FUSE (see README), driven by `fops`."""
+    """A device node. A regular file under FUSE (see README), driven by `fops`.
 
-    __slots__ = ("fops",)
+    `rdev` is the (major, minor) of a character device: what `rpmsg-emu run` reports in stat,
+    where the kernel's FUSE client can only show a regular file.
+    """
 
-    def __init__(self, fops: FileOperations, mode: int = 0o600, **kw) -> None:
+    __slots__ = ("fops", "rdev")
+
+    def __init__(self, fops: FileOperations, mode: int = 0o600,
+                 rdev: tuple[int, int] | None = None, **kw) -> None:
         super().__init__(stat.S_IFREG | mode, **kw)
         self.fops = fops
+        self.rdev = rdev

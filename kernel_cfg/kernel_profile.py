@@ -39,10 +39,17 @@ class KernelProfile:
     start_while_running_errno: int | None
     # virtioN.rpmsg_ns.53.53 bus device exists (stand-alone rpmsg_ns, v5.11+). L§4.4.
     ns_device: bool
+    # An eptdev write goes to the destination of the ctrl device's channel, whatever the
+    # eptdev's own dst (`rpmsg_send`/`rpmsg_trysend` before v5.13), instead of to the eptdev's
+    # dst (`rpmsg_sendto(eptdev->chinfo.dst)`, v5.13+). drivers/rpmsg/rpmsg_char.c
+    # `rpmsg_eptdev_write_iter`; virtio_rpmsg_bus.c `virtio_rpmsg_send` (dst = rpdev->dst).
+    eptdev_sends_to_channel: bool
     # Names of the char-device regions in /proc/devices. L§2.2, L§7.
     chrdev_regions: tuple[str, ...]
     # What `uname -r` says on such a board.
     kernel_release: str
+    # What `uname -v` says (the build's UTS_VERSION: build number, SMP/PREEMPT, date).
+    kernel_version: str
 
     @property
     def version(self) -> tuple[int, int]:
@@ -69,8 +76,10 @@ PROFILES: dict[str, KernelProfile] = {
             open_after_destroy_errno=errno.ENETRESET,  # ≥ 6.3, L§2.3
             start_while_running_errno=None,  # ≥ 5.19, L§5.3
             ns_device=True,  # ≥ 5.11, L§4.4; virtio0.rpmsg_ns.53.53 in T§4.8
+            eptdev_sends_to_channel=False,  # ≥ 5.13: rpmsg_sendto(chinfo.dst)
             chrdev_regions=("rpmsg_char", "rpmsg_ctrl"),  # ≥ 5.18, L§2.2
             kernel_release="6.6.58-ti-g05aa3ff8e1e6",
+            kernel_version="#1 SMP PREEMPT Thu Mar  6 16:04:32 UTC 2025",
         ),
         KernelProfile(
             name="pre-6.1",
@@ -86,8 +95,10 @@ PROFILES: dict[str, KernelProfile] = {
             open_after_destroy_errno=errno.ENXIO,  # < 6.3: cdev gone, L§8.2
             start_while_running_errno=errno.EBUSY,  # 5.10–5.18, L§5.3
             ns_device=False,  # < 5.11, L§4.4
+            eptdev_sends_to_channel=True,  # 5.10 rpmsg_eptdev_write_iter: rpmsg_send
             chrdev_regions=("rpmsg",),  # one shared region before 5.18, L§2.2
             kernel_release="5.10.168-g2c23e6c538",
+            kernel_version="#1 SMP PREEMPT Thu Jun 29 13:41:05 UTC 2023",
         ),
         KernelProfile(
             name="mainline",
@@ -103,9 +114,11 @@ PROFILES: dict[str, KernelProfile] = {
             open_after_destroy_errno=errno.ENETRESET,  # ≥ 6.3, L§2.3
             start_while_running_errno=None,  # ≥ 5.19, L§5.3
             ns_device=True,  # ≥ 5.11, L§4.4
+            eptdev_sends_to_channel=False,  # ≥ 5.13
             chrdev_regions=("rpmsg_char", "rpmsg_ctrl"),  # L§2.2
             # 6.12: the first mainline with the K3 M4F driver (L§6, TI_K3_M4_REMOTEPROC)
             kernel_release="6.12.0",
+            kernel_version="#1 SMP PREEMPT Sun Nov 17 23:04:59 UTC 2024",
         ),
     )
 }

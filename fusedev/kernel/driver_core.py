@@ -20,6 +20,14 @@ from fusedev.vfs import Directory, Node, ShowFn, StoreFn
 log = logging.getLogger(__name__)
 
 
+def kobject_name(name: str) -> str:
+    """A device name as `dev_set_name` stores it: a `/` would make a path, so it becomes `!`.
+
+    lib/kobject.c `kobject_set_name_vargs` (strreplace(s, '/', '!')).
+    """
+    return name.replace("/", "!")
+
+
 @dataclass
 class DeviceNodePolicy:
     """Owner, group and mode of the /dev nodes (devtmpfs + udev rules on a board)."""
@@ -104,9 +112,16 @@ class Bus:
         return driver.match(dev)
 
     def probe(self, dev: Device) -> None:
+        """bus_probe_device: the first matching driver binds. A probe that fails is logged
+        and leaves the device unbound; it never fails the device_add that triggered it
+        (drivers/base/dd.c `call_driver_probe`, `__device_attach_driver`)."""
         for driver in self.drivers.values():
             if self.matches(driver, dev):
-                self.core.bind(dev, driver)
+                try:
+                    self.core.bind(dev, driver)
+                except FsError as exc:
+                    log.warning("%s %s: probe of %r failed with error -%d", driver.name,
+                                dev.name, dev.name, exc.errno)
                 return
 
     def _bind_store(self, driver: Driver, data: bytes) -> None:
@@ -193,8 +208,8 @@ class DriverCore:
             major, minor = dev.devt
             directory.attribute("dev", show=lambda: f"{major}:{minor}\n")
             self.dev_char.symlink(f"{major}:{minor}", _relative(self.dev_char, directory))
-            self.dev.device(dev.name, dev.fops, mode=self.nodes.mode, uid=self.nodes.uid,
-                            gid=self.nodes.gid)
+            self.dev.device(dev.name, dev.fops, mode=self.nodes.mode, rdev=dev.devt,
+                            uid=self.nodes.uid, gid=self.nodes.gid)
         log.debug("device_add %s", directory.path())
         if dev.bus is not None:
             dev.bus.probe(dev)

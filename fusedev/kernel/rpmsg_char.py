@@ -17,10 +17,11 @@ from fusedev.fileops import (POLLERR, POLLIN, POLLRDNORM, FileOperations, FsErro
                              PollTable, WouldBlock)
 from fusedev.kernel.driver_core import Device
 from fusedev.kernel.ida import HeldNumbers
-from fusedev.kernel.rpmsg_core import Endpoint
+from fusedev.kernel.rpmsg_core import Endpoint, RpmsgChannel
 from fusedev.kernel.rpmsg_uapi import (RPMSG_ADDR_ANY, RPMSG_DESTROY_EPT_IOCTL,
                                        RPMSG_GET_OUTGOING_FLOWCONTROL,
-                                       RPMSG_SET_INCOMING_FLOWCONTROL, ChannelInfo, as_signed)
+                                       RPMSG_SET_INCOMING_FLOWCONTROL, ChannelInfo, as_signed,
+                                       encode_name)
 from fusedev.waitqueue import WaitQueue
 
 if TYPE_CHECKING:
@@ -34,9 +35,14 @@ class Eptdev(FileOperations):
     """One `rpmsgN` device and its file operations."""
 
     def __init__(self, kernel: Kernel, vrp: VirtioRpmsg, parent: Device, info: ChannelInfo,
-                 default_ept: Endpoint | None = None) -> None:
+                 default_ept: Endpoint | None = None, rpdev: RpmsgChannel | None = None
+                 ) -> None:
         self.kernel = kernel
         self.vrp = vrp
+        # Before 5.13 a write is `rpmsg_send(eptdev->ept)`: virtio_rpmsg_send sends to
+        # `rpdev->dst`, the destination of the channel the ctrl device hangs on (eptdev->rpdev),
+        # not to this eptdev's dst (kernel profile `eptdev_sends_to_channel`).
+        self.send_via = rpdev if kernel.profile.eptdev_sends_to_channel else None
         self.name = info.name
         self.src = info.src
         self.dst = info.dst
@@ -50,7 +56,7 @@ class Eptdev(FileOperations):
         self.numbers = HeldNumbers(kernel.ept_ida, kernel.char_minors)
         self.dev = Device(f"rpmsg{self.numbers.index}", parent=parent, cls=kernel.rpmsg_class,
                           devt=(kernel.char_major, self.numbers.minor), fops=self, data=self)
-        self.dev.attribute("name", lambda: f"{self.name}\n")
+        self.dev.attribute("name", lambda: encode_name(self.name) + b"\n")
         self.dev.attribute("src", lambda: f"{as_signed(self.src)}\n")
         self.dev.attribute("dst", lambda: f"{as_signed(self.dst)}\n")
 
@@ -116,7 +122,8 @@ class Eptdev(FileOperations):
     def write(self, file: OpenFile, data: bytes, flags: int) -> int:
         if self.ept is None:
             raise FsError(errno.EPIPE)
-        return self.ept.sendto(self.dst, data, bool(flags & 0o4000))
+        dst = self.dst if self.send_via is None else self.send_via.dst
+        return self.ept.sendto(dst, data, bool(flags & 0o4000))
 
     def poll(self, file: OpenFile, table: PollTable) -> int:
         if self.ept is None:

@@ -1,17 +1,21 @@
 """rpmsg_core: endpoints, channel devices on the rpmsg bus, and the rpmsg driver glue.
 
 A channel is a bus device named `<virtio>.<name>.<src>.<dst>` (printed with %d, so a remote
-announced channel keeps `-1` in its name). When a driver with a receive callback binds, the
-core creates the channel's default endpoint and the channel's `src` becomes its address;
-announced channels (src given by Linux) send a name-service message to the remote.
+announced channel keeps `-1` in its name; a `/` in the name becomes `!` there, while the
+`name` attribute keeps it: rpmsg_core.c `rpmsg_register_device` → `dev_set_name`). When a
+driver with a receive callback binds, the core creates the channel's default endpoint and the
+channel's `src` becomes its address; announced channels (src given by Linux) send a
+name-service message to the remote.
 """
 from __future__ import annotations
 
+import errno
 import logging
 from typing import TYPE_CHECKING, Callable
 
-from fusedev.kernel.driver_core import Device, Driver
-from fusedev.kernel.rpmsg_uapi import RPMSG_ADDR_ANY, ChannelInfo, as_signed
+from fusedev.fileops import FsError
+from fusedev.kernel.driver_core import Device, Driver, kobject_name
+from fusedev.kernel.rpmsg_uapi import RPMSG_ADDR_ANY, ChannelInfo, as_signed, encode_name
 
 if TYPE_CHECKING:
     from fusedev.kernel.virtio_rpmsg_bus import VirtioRpmsg
@@ -50,13 +54,13 @@ class RpmsgChannel:
         self.announce = announce
         self.ept: Endpoint | None = None
         dev_name = f"{vrp.dev.name}.{info.name}.{as_signed(info.src)}.{as_signed(info.dst)}"
-        self.dev = Device(dev_name, parent=vrp.dev, bus=vrp.kernel.rpmsg_bus,
+        self.dev = Device(kobject_name(dev_name), parent=vrp.dev, bus=vrp.kernel.rpmsg_bus,
                           modalias=f"rpmsg:{info.name}", driver_override=override, data=self)
-        self.dev.attribute("name", lambda: f"{self.name}\n")
+        self.dev.attribute("name", lambda: encode_name(self.name) + b"\n")
         self.dev.attribute("src", lambda: f"0x{self.src:x}\n")
         self.dev.attribute("dst", lambda: f"0x{self.dst:x}\n")
         self.dev.attribute("announce", lambda: "true\n" if self.announce else "false\n")
-        self.dev.attribute("modalias", lambda: f"rpmsg:{self.name}\n")
+        self.dev.attribute("modalias", lambda: b"rpmsg:" + encode_name(self.name) + b"\n")
         self.dev.attribute("driver_override", self._show_override, self._store_override, 0o644)
 
     def matches(self, info: ChannelInfo) -> bool:
@@ -87,8 +91,12 @@ class RpmsgDriver(Driver):
         channel: RpmsgChannel = dev.data  # type: ignore[assignment]
         if self.has_callback:
             vrp = channel.vrp
-            channel.ept = vrp.create_ept(channel.src, lambda data, src: self.rx(channel, data,
-                                                                                 src))
+            try:
+                channel.ept = vrp.create_ept(channel.src,
+                                             lambda data, src: self.rx(channel, data, src))
+            except FsError:
+                # rpmsg_dev_probe: "failed to create endpoint" (an explicit src in use)
+                raise FsError(errno.ENOMEM) from None
             channel.src = channel.ept.addr
         try:
             self.probe_channel(channel)

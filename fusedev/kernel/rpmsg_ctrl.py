@@ -65,7 +65,7 @@ class RpmsgCtrl(FileOperations):
             raise FsError(errno.ENXIO)
         info = ChannelInfo.from_endpoint_info(data)
         if cmd == RPMSG_CREATE_EPT_IOCTL:
-            eptdev = Eptdev(self.kernel, self.vrp, self.dev, info)
+            eptdev = Eptdev(self.kernel, self.vrp, self.dev, info, rpdev=self.channel)
             eptdev.on_destroy.append(self.eptdevs.remove)
             self.eptdevs.append(eptdev)
             eptdev.register()

@@ -12,7 +12,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from fusedev.kernel.rpmsg_core import RpmsgChannel, RpmsgDriver
-from fusedev.kernel.rpmsg_uapi import RPMSG_ADDR_ANY, RPMSG_NS_ADDR, ChannelInfo
+from fusedev.kernel.rpmsg_uapi import RPMSG_ADDR_ANY, RPMSG_NS_ADDR, ChannelInfo, decode_name
 
 if TYPE_CHECKING:
     from fusedev.kernel.virtio_rpmsg_bus import VirtioRpmsg
@@ -46,14 +46,14 @@ def handle_announcement(vrp: VirtioRpmsg, data: bytes) -> None:
         log.warning("%s: malformed ns msg (%d bytes)", vrp.core_name, len(data))
         return
     raw, addr, flags = NS_MSG.unpack(data)
-    name = raw[:31].split(b"\0", 1)[0].decode("utf-8", "replace")
+    name = decode_name(raw[:31].split(b"\0", 1)[0])  # raw bytes kept, as the kernel does
     info = ChannelInfo(name, RPMSG_ADDR_ANY, addr)
     if flags & RPMSG_NS_DESTROY:
         if not vrp.release_channel(info):
-            log.info("%s: rpmsg_ns: channel %s addr 0x%x not found", vrp.core_name, name, addr)
+            log.info("%s: rpmsg_ns: channel %r addr 0x%x not found", vrp.core_name, name, addr)
         return
     if vrp.create_channel(info) is None:
-        log.info("%s: rpmsg_ns: channel %s addr 0x%x already exists", vrp.core_name, name,
+        log.info("%s: rpmsg_ns: channel %r addr 0x%x already exists", vrp.core_name, name,
                  addr)
         return
-    log.info("%s: created channel %s addr 0x%x", vrp.core_name, name, addr)
+    log.info("%s: created channel %r addr 0x%x", vrp.core_name, name, addr)

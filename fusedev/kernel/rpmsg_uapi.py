@@ -22,7 +22,12 @@ ENDPOINT_INFO_SIZE = _ENDPOINT_INFO.size  # 40
 
 @dataclass(frozen=True)
 class ChannelInfo:
-    """`struct rpmsg_channel_info`: name (≤ 31 bytes), local and remote address."""
+    """`struct rpmsg_channel_info`: name (≤ 31 bytes), local and remote address.
+
+    The kernel keeps the name as bytes. Here it is a str that holds bytes which are not UTF-8
+    as surrogate escapes (`decode_name`), so every byte name stays a distinct name and reaches
+    sysfs unchanged, as the vfs encodes entry names the same way (os.fsencode).
+    """
 
     name: str
     src: int
@@ -33,7 +38,17 @@ class ChannelInfo:
         """Decode the ioctl argument; like the kernel, force name[31] to NUL."""
         raw, src, dst = _ENDPOINT_INFO.unpack(data[:ENDPOINT_INFO_SIZE].ljust(40, b"\0"))
         name = raw[:RPMSG_NAME_SIZE - 1].split(b"\0", 1)[0]
-        return cls(name.decode("utf-8", "replace"), src, dst)
+        return cls(decode_name(name), src, dst)
+
+
+def decode_name(raw: bytes) -> str:
+    """A channel name as bytes → str, losslessly (surrogateescape, as os.fsdecode)."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def encode_name(name: str) -> bytes:
+    """The bytes of a channel name, as the kernel holds them (inverse of `decode_name`)."""
+    return name.encode("utf-8", "surrogateescape")
 
 
 def as_signed(value: int) -> int:

@@ -20,7 +20,7 @@ from fusedev.kernel.driver_core import Device
 from fusedev.kernel.ida import Ida
 from fusedev.kernel.rpmsg_core import Endpoint, RpmsgChannel, RxCallback
 from fusedev.kernel.rpmsg_uapi import (RPMSG_ADDR_ANY, RPMSG_NS_ADDR, RPMSG_RESERVED_ADDRESSES,
-                                       ChannelInfo)
+                                       ChannelInfo, encode_name)
 from fusedev.waitqueue import WaitQueue
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ class VirtioRpmsg:
 
     def announce(self, channel: RpmsgChannel, create: bool) -> None:
         """Tell the remote about a Linux-side channel (NS create or destroy)."""
-        message = _NS_MSG.pack(channel.name.encode()[:31], channel.src, 0 if create else 1)
+        message = _NS_MSG.pack(encode_name(channel.name)[:31], channel.src, 0 if create else 1)
         if not self.host.send(channel.src, RPMSG_NS_ADDR, message):
             log.warning("%s: no TX buffer for the name-service announcement of %s",
                         self.core_name, channel.name)
