@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import importlib.metadata
 import logging
 import os
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 from kernel_cfg import BoardError
 
 from fusedev import board_args, mountpoint
+from fusedev.binding_load import binding_load_error
 
 RUN_FAILED = 125
 
@@ -36,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rpmsg-emu", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Emulate the rpmsg devices of a TI K3 board (/dev/rpmsg_ctrlN, /dev/rpmsgN, "
                     "/sys) so that the Linux side of an AMP application runs unmodified on a PC.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("mount", parents=[common], help="serve a board under DIR (foreground)",
@@ -62,17 +65,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--map-root", action="store_true",
                    help="as an ordinary user: be root inside (like unshare -r), so root-only "
                         "sysfs writes (remoteproc state, debugfs crash) work")
+    p.add_argument("--no-syscall-emulation", dest="syscall_emulation", action="store_false",
+                   help="do not supervise CMD's syscalls: device nodes then stat as regular "
+                        "files, uname shows the host's kernel (docs/cli.md)")
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARG ...]",
                    help="the program to run and its arguments")
 
     p = sub.add_parser("trace", parents=[common], help="show the rpmsg messages of a mount live",
                        description="Print each rpmsg message passing through the board mounted "
                                    "at DIR: time, core, tx (Linux→remote) or rx, src -> dst, "
-                                   "[length], payload as hex and text. Ctrl-C stops.")
-    p.add_argument("dir", type=Path, metavar="DIR", help="an `rpmsg-emu mount` directory")
+                                   "[length], payload as hex and text (name-service messages "
+                                   "decoded). -w stores them in a capture file, -r shows one "
+                                   "again. Ctrl-C stops.")
+    p.add_argument("dir", type=Path, metavar="DIR", nargs="?",
+                   help="an `rpmsg-emu mount` directory (not with -r)")
     p.add_argument("--core", metavar="NAME_OR_ID",
                    help="only this core: rproc id (9), TI name (M4F_MCU0_0) or device name")
-    p.add_argument("--addr", type=int, metavar="N", help="only messages from or to address N")
+    p.add_argument("--addr", metavar="N",
+                   help="only messages from or to address N (decimal or 0x hex)")
+    p.add_argument("-t", dest="timestamps", choices=("a", "d", "z"), default="a",
+                   help="time column: a absolute (default), d delta to the previous line, "
+                        "z since the first line")
+    p.add_argument("--full", action="store_true",
+                   help="the whole payload (default: its first 32 bytes)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("-w", dest="write", type=Path, metavar="FILE",
+                   help="write the messages to a capture FILE instead of showing them")
+    p.add_argument("-r", dest="read", type=Path, metavar="FILE",
+                   help="show a capture FILE written by -w (no mount needed)")
 
     p = sub.add_parser("doctor", parents=[common], help="check a kernel config for rpmsg_char",
                        description="Check the running kernel's config (or FILE) for what "
@@ -94,6 +114,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, f"rpmsg-emu: error: {exc}\n")
     except KeyboardInterrupt:
         return 130
+    except ImportError as exc:  # the compiled FUSE binding or its libfuse3
+        message = binding_load_error(exc)
+        if message is None:
+            raise
+        print(f"rpmsg-emu: error: {message}", file=sys.stderr)
+        return 1
+
+
+def _version() -> str:
+    """The installed distribution's version (a source checkout without metadata says so)."""
+    try:
+        return importlib.metadata.version("rpmsg-emu")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 def _mount(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -142,7 +176,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         board = board_args.default_owner_for_user(board, args)
     try:
         return run(lambda: Emulator(board), cmd, allow_other=args.allow_other,
-                   map_root=args.map_root)
+                   map_root=args.map_root, syscall_emulation=args.syscall_emulation)
     except NamespaceError as exc:
         print(f"rpmsg-emu: {exc.strerror}", file=sys.stderr)
         return RUN_FAILED
@@ -156,21 +190,29 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _trace(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from fusedev import trace_view
+    from fusedev import trace_record, trace_view
 
+    if (args.dir is None) == (args.read is None):
+        parser.error("trace needs DIR (a mount) or -r FILE (a capture), not both")
+    if args.read is not None and args.write is not None:
+        parser.error("-r and -w exclude each other")
     try:
-        core = trace_view.core_name(args.dir, args.core) if args.core else None
-        trace_view.show(args.dir, sys.stdout, core=core, addr=args.addr)
+        trace_view.trace(sys.stdout, mount=args.dir, read=args.read, write=args.write,
+                         core=args.core, addr=args.addr, timestamps=args.timestamps,
+                         full=args.full, as_json=args.json)
     except KeyboardInterrupt:
         return 0
     except BrokenPipeError:  # `rpmsg-emu trace DIR | head`
         sys.stdout = None  # type: ignore[assignment]  # nothing left to flush to
         return 0
+    except trace_record.CaptureError as exc:
+        print(f"rpmsg-emu: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
-        hint = (" (is an rpmsg-emu mount there?)" if exc.errno in (errno.ENOENT, errno.ENOTCONN)
-                else "")
+        hint = (" (is an rpmsg-emu mount there?)"
+                if args.read is None and exc.errno in (errno.ENOENT, errno.ENOTCONN) else "")
         print(f"rpmsg-emu: {exc.filename or args.dir}: {exc.strerror}{hint}", file=sys.stderr)
-        return 1
+        return 2 if args.read is not None else 1
     return 0
 
 

@@ -25,13 +25,17 @@ from pathlib import Path
 from typing import AsyncIterator, Callable, Protocol
 
 import trio
+from kernel_cfg import Board
 
 from fusedev import namespaces
 from fusedev.host_mirror import Bind, mirror_host
+from fusedev.syscall_answers import EmulatedNodes, SyscallAnswers
+from fusedev.syscall_supervisor import SyscallSupervisor
 from fusedev.vfs import Directory
 
 log = logging.getLogger(__name__)
 
+SUPERVISOR_FAILED = 125  # as env(1) and chroot(1) exit when they fail themselves
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 TTY_SIGNALS = (signal.SIGINT, signal.SIGQUIT)  # the terminal sends these to CMD itself
 
@@ -40,6 +44,7 @@ class Servable(Protocol):
     """What `run` needs of the emulator (fusedev.emulator.Emulator)."""
 
     root: Directory
+    board: Board
 
     async def serve(self, mount_dir: Path, *, allow_other: bool = False,
                     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None: ...
@@ -87,42 +92,69 @@ class Staging:
 
 
 def run(make_emulator: Callable[[], Servable], argv: list[str], *,
-        allow_other: bool = False, map_root: bool = False) -> int:
-    """Run `argv` against the emulator; its exit status, or 128+N when killed by signal N."""
+        allow_other: bool = False, map_root: bool = False,
+        syscall_emulation: bool = True) -> int:
+    """Run `argv` against the emulator; its exit status, or 128+N when killed by signal N.
+
+    With `syscall_emulation`, CMD's stat family, getdents64, uname and VFS ioctls are
+    supervised (fusedev.syscall_supervisor) so that device nodes are character devices.
+    """
     namespaces.enter_private_mount_namespace(map_root)
     staging = Staging()
     try:
-        return trio.run(_serve_and_run, make_emulator(), staging, argv, allow_other)
+        return trio.run(_serve_and_run, make_emulator(), staging, argv, allow_other,
+                        syscall_emulation)
     finally:
         staging.remove()
 
 
 async def _serve_and_run(emu: Servable, staging: Staging, argv: list[str],
-                         allow_other: bool) -> int:
+                         allow_other: bool, syscall_emulation: bool) -> int:
     binds = mirror_host(emu.root, staging.host_dev, staging.host_sys)
     async with trio.open_nursery() as nursery:
         await nursery.start(partial(emu.serve, staging.emu, allow_other=allow_other))
         try:
+            supervisor = None
+            if syscall_emulation:
+                fuse_dev = (await trio.to_thread.run_sync(os.stat, staging.emu)).st_dev
+                supervisor = _supervisor(emu, fuse_dev)
             await trio.to_thread.run_sync(staging.cover, binds)
             log.info("/dev and /sys are the emulated board's; running %s", " ".join(argv))
-            return await _run_child(argv)
+            return await _run_child(argv, supervisor)
         finally:
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(staging.uncover)
             emu.close()
 
 
-async def _run_child(argv: list[str]) -> int:
+def _supervisor(emu: Servable, fuse_dev: int) -> SyscallSupervisor:
+    profile = emu.board.profile
+    return SyscallSupervisor(lambda arch: SyscallAnswers(
+        arch, EmulatedNodes(emu.root, fuse_dev), profile.kernel_release, profile.kernel_version))
+
+
+def _child_setup(supervisor: SyscallSupervisor | None) -> None:
+    """preexec_fn: die with us; then, when supervised, the syscall filter (last: it traps)."""
+    namespaces.set_parent_death_signal(signal.SIGKILL)
+    if supervisor is not None:
+        supervisor.install_in_child()
+
+
+async def _run_child(argv: list[str], supervisor: SyscallSupervisor | None) -> int:
     """Spawn CMD, pass on signals, wait; the status the way a shell reports it."""
     with trio.open_signal_receiver(*FORWARDED) as signals:  # before CMD exists: none is lost
+        if supervisor is not None:
+            supervisor.start()
         try:
             # Popen in this (the loop) thread: it opens nothing, returns once CMD is exec'ed,
             # and the parent-death signal is tied to the thread that forked, which lives on.
-            child = subprocess.Popen(argv, preexec_fn=partial(
-                namespaces.set_parent_death_signal, signal.SIGKILL))
-        except OSError as exc:
-            print(f"rpmsg-emu: cannot run {argv[0]}: {exc.strerror}", file=sys.stderr)
-            return 127 if isinstance(exc, FileNotFoundError) else 126
+            child = subprocess.Popen(argv, preexec_fn=partial(_child_setup, supervisor))
+        except (OSError, subprocess.SubprocessError) as exc:
+            if supervisor is not None:
+                supervisor.stop()
+            return _spawn_failed(argv[0], exc)
+        if supervisor is not None:
+            supervisor.child_started(child.pid)
         pidfd = os.pidfd_open(child.pid)
         try:
             async with trio.open_nursery() as nursery:
@@ -132,7 +164,23 @@ async def _run_child(argv: list[str]) -> int:
         finally:
             os.close(pidfd)
     status = child.wait()
+    if supervisor is not None:
+        supervisor.stop()
+        if supervisor.error is not None:
+            print(f"rpmsg-emu: {supervisor.error}", file=sys.stderr)
+            return SUPERVISOR_FAILED
     return 128 - status if status < 0 else status
+
+
+def _spawn_failed(program: str, exc: BaseException) -> int:
+    """One line, and the status a shell gives: 127 not found, 126 not runnable, 125 ours."""
+    if isinstance(exc, subprocess.SubprocessError):  # the filter was refused in the child
+        print(f"rpmsg-emu: cannot supervise {program}: {exc} "
+              "(--no-syscall-emulation runs it unsupervised)", file=sys.stderr)
+        return SUPERVISOR_FAILED
+    assert isinstance(exc, OSError)
+    print(f"rpmsg-emu: cannot run {program}: {exc.strerror}", file=sys.stderr)
+    return 127 if isinstance(exc, FileNotFoundError) else 126
 
 
 async def _forward_signals(signals: AsyncIterator[int], child: subprocess.Popen) -> None:

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from fusedev.fileops import FileOperations, FsError
-from fusedev.vfs import Directory, Node, ShowFn, StoreFn
+from fusedev.kernel.sysfs_input import PAGE_SIZE, first_line, sysfs_streq
+from fusedev.vfs import Directory, Node, ShowFn, StoreFn, fs_bytes
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,21 @@ def kobject_name(name: str) -> str:
     lib/kobject.c `kobject_set_name_vargs` (strreplace(s, '/', '!')).
     """
     return name.replace("/", "!")
+
+
+def driver_set_override(data: bytes, *, length_limit: bool = True) -> str | None:
+    """The override a `driver_override` store sets (None clears), from what was written.
+
+    drivers/base/driver.c `driver_set_override` (v5.19+): a write of PAGE_SIZE - 1 bytes or
+    more is EINVAL; the value ends at the first NUL (helpers write `strlen(s) + 1` bytes) or
+    newline; empty, or a newline first, clears. Before v5.19 (`length_limit` False) the
+    rpmsg bus's own store cut at the newline the same way, without the length check.
+    Bytes that are not UTF-8 are kept (as surrogate escapes) and match no driver.
+    """
+    if length_limit and len(data) >= PAGE_SIZE - 1:
+        raise FsError(errno.EINVAL)
+    value = first_line(data)
+    return value.decode("utf-8", "surrogateescape") or None
 
 
 @dataclass
@@ -124,8 +140,19 @@ class Bus:
                                 dev.name, dev.name, exc.errno)
                 return
 
+    def find_device_by_name(self, data: bytes) -> Device | None:
+        """bus_find_device_by_name: the first device whose name `sysfs_streq` the buffer
+        (drivers/base/core.c `device_match_name`). Any bytes may come; those that name no
+        device (not UTF-8, say) find nothing."""
+        for dev in self.devices.values():
+            if sysfs_streq(data, fs_bytes(dev.name)):
+                return dev
+        return None
+
     def _bind_store(self, driver: Driver, data: bytes) -> None:
-        dev = self.devices.get(data.decode().strip())
+        """drivers/base/bus.c `bind_store`: ENODEV unless found and matching; EBUSY when
+        bound (`__driver_probe_device`); a failing probe gives its own errno."""
+        dev = self.find_device_by_name(data)
         if dev is None or not self.matches(driver, dev):
             raise FsError(errno.ENODEV)
         if dev.driver is not None:
@@ -133,7 +160,8 @@ class Bus:
         self.core.bind(dev, driver)
 
     def _unbind_store(self, driver: Driver, data: bytes) -> None:
-        dev = self.devices.get(data.decode().strip())
+        """drivers/base/bus.c `unbind_store`: ENODEV unless found and bound to this driver."""
+        dev = self.find_device_by_name(data)
         if dev is None or dev.driver is not driver:
             raise FsError(errno.ENODEV)
         self.core.unbind(dev)
