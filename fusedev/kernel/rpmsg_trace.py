@@ -1,15 +1,19 @@
-"""A tracefs-style `trace_pipe` of rpmsg traffic: one line per message, for any reader.
+"""A tracefs-style `trace_pipe` of rpmsg traffic: one JSON line per event, for any reader.
 
-Each open sees the messages sent or received from then on; a read blocks until a line is
-there and returns as many whole lines as fit. Line format (tab separated):
-`<monotonic seconds>\t<core>\t<tx|rx>\t<src>\t<dst>\t<len>\t<payload hex>`, tx = Linux→remote.
+Each open sees the events from then on; a read blocks until a line is there and returns as
+many whole lines as fit. Every line has `time` (wall-clock seconds, CLOCK_REALTIME as candump
+stamps frames), `kind` and `core`; a `message` adds `dir` (tx = Linux→remote), `src`, `dst`,
+`len` and `data` (payload hex). Other kinds (fault injection, …) come through `event()` with
+their own fields. fusedev/trace_record.py reads them; docs/cli.md documents them.
 Nothing is recorded while nobody reads, so the hot path pays nothing then.
 """
 from __future__ import annotations
 
 import collections
 import errno
+import json
 import time
+from typing import Any
 
 from fusedev.fileops import (POLLIN, POLLRDNORM, FileOperations, FsError, OpenFile, PollTable,
                              WouldBlock)
@@ -26,10 +30,20 @@ class TracePipe(FileOperations):
         self.readq = WaitQueue()
 
     def record(self, core: str, direction: str, src: int, dst: int, payload: bytes) -> None:
+        """A message passing the virtio rpmsg bus (virtio_rpmsg_bus.py send/_receive)."""
         if not self.readers:
             return
-        line = (f"{time.monotonic():.6f}\t{core}\t{direction}\t{src}\t{dst}\t{len(payload)}\t"
-                f"{payload.hex()}\n").encode()
+        self._push({"time": time.time(), "kind": "message", "core": core, "dir": direction,
+                    "src": src, "dst": dst, "len": len(payload), "data": payload.hex()})
+
+    def event(self, core: str, kind: str, **fields: Any) -> None:
+        """Any other event worth a trace line (kind not "message"; fields JSON-serialisable)."""
+        if not self.readers:
+            return
+        self._push({"time": time.time(), "kind": kind, "core": core, **fields})
+
+    def _push(self, record: dict[str, Any]) -> None:
+        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
         for backlog in self.readers.values():
             backlog.append(line)
         self.readq.wake_up()
