@@ -302,6 +302,9 @@ def _pkg_config(*args: str) -> list[str]:
     return shlex.split(out)
 
 
+_LIMITED_API_3_11 = "0x030B0000"
+
+
 def _make_builder() -> FFI:
     builder = FFI()
     builder.cdef(CDEF)
@@ -313,6 +316,10 @@ def _make_builder() -> FFI:
         extra_compile_args=[f for f in cflags if not f.startswith("-I")] + ["-O2"],
         libraries=[f[2:] for f in libs if f.startswith("-l")],
         library_dirs=[f[2:] for f in libs if f.startswith("-L")],
+        # The stable ABI of 3.11 (python_requires), so one wheel serves every later CPython:
+        # Python.h then hides whatever the limited API lacks, and the module is tagged abi3.
+        define_macros=[("Py_LIMITED_API", _LIMITED_API_3_11)],
+        py_limited_api=True,
     )
     return builder
 
