@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 from dataclasses import asdict
@@ -23,6 +24,8 @@ from emu_measure import EmuPlan, measure_emulator
 from emu_report import emu_table
 from measure import Plan, measure_pass
 from report import machine_info, pass_table, write_json
+from run_cost import measure_run_cost
+from run_cost import table as run_cost_table
 from targets import EMULATOR, Target, default_targets
 
 
@@ -100,6 +103,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 result["emulator"] = measure_emulator(exe, emu_plan, cpu, workdir, result,
                                                       result["startup_ms"][EMULATOR])
                 print(emu_table(result["emulator"]) + "\n", flush=True)
+        if not args.no_emulator_extras:
+            try:
+                results["run_supervisor"] = measure_run_cost(workdir)
+                print(run_cost_table(results["run_supervisor"]) + "\n", flush=True)
+            except subprocess.CalledProcessError as exc:  # e.g. no user namespaces here
+                skipped["run_supervisor"] = f"rpmsg-emu run failed: {exc}"
     return results
 
 
