@@ -10,6 +10,7 @@ from .errors import (
     FirmwareImageError,
     FirmwareNameError,
     FirmwareNotFoundError,
+    FirmwareUnsafeError,
     PayloadTooLargeError,
 )
 from .firmware_api import ADDR_ANY, NS_ADDR, Endpoint, FirmwareContext
@@ -42,6 +43,7 @@ __all__ = [
     "FirmwareImageError",
     "FirmwareNameError",
     "FirmwareNotFoundError",
+    "FirmwareUnsafeError",
     "HostTransport",
     "Mailbox",
     "NsFlags",

@@ -40,3 +40,10 @@ class PayloadTooLargeError(ValueError):
         super().__init__(f"payload of {size} bytes exceeds the rpmsg MTU of {mtu} bytes")
         self.size = size
         self.mtu = mtu
+
+
+class FirmwareUnsafeError(PermissionError):
+    """A firmware file that someone other than root or us could have written (EACCES)."""
+
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(errno.EACCES, f"firmware {name!r} refused: {why}", name)

@@ -7,27 +7,42 @@ Names are checked first, like the kernel: empty → EINVAL, and `..` → EINVAL 
 loader's path-traversal check). The kernel allows sub-directories in a name; we refuse `/` as
 well (EINVAL) because board firmware directories are flat, and a file whose real path leaves its
 directory (a symlink out) is never loaded. Not found anywhere → ENOENT, as request_firmware.
+
+A file is Python source run in this process, so it is trusted only as far as its path is:
+- run as root, the file and every directory up to / must belong to root or to us and be
+  writable by nobody else (sshd's StrictModes rule; a sticky directory such as /tmp counts as
+  safe, since nobody else can rename or replace what root owns in it), else EACCES;
+- a file with more than one hard link is refused whoever runs us (EACCES): the other name may
+  lie anywhere, and whoever controls it controls the firmware;
+- a real ELF image (what a board's /lib/firmware holds) is refused with EINVAL, as the
+  kernel's rproc_elf_sanity_check refuses an image it cannot load, and a message saying that
+  rpmsg-emu runs Python firmware (docs/firmware.md).
+The file is opened once and its checked descriptor is what gets read, so it cannot be swapped
+between the check and the load.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.machinery
 import importlib.util
 import inspect
 import logging
+import os
 import re
+import stat
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
 
 from .builtin import BUILTIN_FIRMWARES
-from .errors import FirmwareImageError, FirmwareNameError, FirmwareNotFoundError
+from .errors import FirmwareImageError, FirmwareNameError, FirmwareNotFoundError, FirmwareUnsafeError
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "rpmsg_emu.firmware"
+ELF_MAGIC = b"\x7fELF"
+DOCS = "docs/firmware.md"
 
 
 @dataclass(frozen=True)
@@ -49,7 +64,8 @@ def check_firmware_name(name: str) -> None:
 
 def load_firmware(name: str, firmware_dirs: Sequence[Path] = ()) -> LoadedFirmware:
     """Resolve and load `name`; raises FirmwareNameError (EINVAL), FirmwareNotFoundError
-    (ENOENT) or FirmwareImageError (EINVAL: found but has no async main)."""
+    (ENOENT), FirmwareUnsafeError (EACCES) or FirmwareImageError (EINVAL: an ELF image, or
+    found but has no async main)."""
     check_firmware_name(name)
     if name in BUILTIN_FIRMWARES:
         return _checked(name, "builtin", importlib.import_module(BUILTIN_FIRMWARES[name]))
@@ -79,16 +95,53 @@ def _find_in_dir(directory: Path, name: str) -> Path | None:
 
 def _exec_file(name: str, path: Path) -> Any:
     """Load a fresh module from `path` each time: a restart reloads the firmware image."""
+    source = _read_trusted(name, path)
+    if source.startswith(ELF_MAGIC):
+        raise FirmwareImageError(name, f"{path} is an ELF image; rpmsg-emu runs firmware written in "
+                                       f"Python (a file with `async def main(ctx)`), see {DOCS}")
     module_name = "rpmsg_emu_firmware_" + re.sub(r"\W", "_", name)
-    loader = importlib.machinery.SourceFileLoader(module_name, str(path))
-    spec = importlib.util.spec_from_loader(module_name, loader)
+    spec = importlib.util.spec_from_loader(module_name, loader=None, origin=str(path))
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
+    module.__file__ = str(path)
     try:
-        loader.exec_module(module)
+        exec(compile(source, str(path), "exec"), module.__dict__)
     except Exception as exc:
         raise FirmwareImageError(name, f"{path}: {exc!r}") from exc
     return module
+
+
+def _read_trusted(name: str, path: Path) -> bytes:
+    """The file's bytes, read through the descriptor whose owner, mode and links were checked."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise FirmwareUnsafeError(name, f"cannot open {path}: {exc.strerror}") from exc
+    with os.fdopen(fd, "rb") as file:
+        st = os.fstat(file.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise FirmwareUnsafeError(name, f"{path} is not a regular file")
+        if st.st_nlink > 1:
+            raise FirmwareUnsafeError(name, f"{path} has {st.st_nlink} hard links; its other names "
+                                            "may lie outside the firmware directory")
+        if os.geteuid() == 0:
+            _check_writers(name, path, st)
+            for directory in path.parents:
+                _check_writers(name, directory, os.stat(directory))
+        return file.read()
+
+
+def _check_writers(name: str, path: Path, st: os.stat_result) -> None:
+    """Refuse what a user other than root or us owns, or what group or others may write
+    (a sticky directory excepted: its entries can be replaced only by their owner)."""
+    uid = os.geteuid()
+    if st.st_uid not in (0, uid):
+        raise FirmwareUnsafeError(name, f"{path} belongs to uid {st.st_uid}, neither root nor us")
+    sticky_dir = stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not sticky_dir:
+        who = "others" if st.st_mode & stat.S_IWOTH else "its group"
+        raise FirmwareUnsafeError(name, f"{path} is writable by {who} (mode "
+                                        f"{stat.S_IMODE(st.st_mode):04o}); chmod go-w it")
 
 
 def _checked(name: str, origin: str, firmware: Any) -> LoadedFirmware:
