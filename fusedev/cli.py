@@ -1,7 +1,8 @@
 """The `rpmsg-emu` command: mount, umount, run, trace, doctor (docs/cli.md).
 
 Exit status: usage errors and impossible boards 2; `mount`/`umount`/`trace` failures 1;
-`doctor` 1 when the kernel cannot run rpmsg_char; `run` passes CMD's status on (128+N when a
+`doctor` 1 when the kernel cannot run rpmsg_char (`doctor --self`: when this machine cannot
+run rpmsg-emu); `run` passes CMD's status on (128+N when a
 signal N killed it) and uses 125 for its own failures, as env(1) and timeout(1) do.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ EPILOG = """examples:
   rpmsg-emu run --board am64x --firmware 2=echo -- ./my_app
   rpmsg-emu trace /tmp/board --core 9
   rpmsg-emu doctor --config board.config --soc am62x
+  rpmsg-emu doctor --self
 """
 
 
@@ -97,9 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", parents=[common], help="check a kernel config for rpmsg_char",
                        description="Check the running kernel's config (or FILE) for what "
                                    "rpmsg_char needs on a TI K3 board. Exit 0 when it can work, "
-                                   "1 when something required is missing (always on a PC).")
-    p.add_argument("--config", type=Path, metavar="FILE", help="a kernel .config to check")
+                                   "1 when something required is missing (always on a PC). "
+                                   "--self checks what rpmsg-emu itself needs instead.")
+    p.add_argument("--config", type=Path, metavar="FILE", action="append", default=[],
+                   help="a kernel .config, defconfig or config.gz to check; repeat it to add "
+                        "fragments (merged in order, later lines win)")
     p.add_argument("--soc", metavar="NAME", help="only the remoteproc drivers this SoC needs")
+    p.add_argument("--kernel-version", metavar="X.Y",
+                   help="the kernel version, for a defconfig (it has no version header)")
+    p.add_argument("--self", dest="self_check", action="store_true",
+                   help="check this machine for rpmsg-emu itself: libfuse3, /dev/fuse, "
+                        "fusermount3, user namespaces (exit 0 when all work)")
     return parser
 
 
@@ -219,16 +229,33 @@ def _trace(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 def _doctor(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from fusedev.doctor_cmd import doctor
     from kernel_cfg import soc_by_family
+    from kernel_cfg.kconfig_file import ConfigFileError
 
+    if args.self_check:
+        from fusedev import doctor_self
+
+        if args.config or args.soc or args.kernel_version:
+            parser.error("--self checks this machine; it takes no --config, --soc or "
+                         "--kernel-version")
+        return doctor_self.report(doctor_self.self_checks(), sys.stdout)
     if args.soc is not None:
         try:
             soc_by_family(args.soc)
         except KeyError as exc:
             parser.error(exc.args[0])
+    version = None
+    if args.kernel_version is not None:
+        try:
+            major, minor = (int(part) for part in args.kernel_version.split(".")[:2])
+        except ValueError:
+            parser.error(f"--kernel-version {args.kernel_version!r}: expected X.Y, e.g. 6.6")
+        version = (major, minor)
     try:
-        return doctor(args.config, args.soc, sys.stdout)
+        return doctor(args.config, args.soc, sys.stdout, version)
+    except ConfigFileError as exc:
+        parser.error(str(exc))
     except OSError as exc:
-        parser.error(f"{args.config}: {exc.strerror}")
+        parser.error(f"{exc.filename}: {exc.strerror}")
 
 
 def _find_oserror(exc: BaseException) -> OSError | None:

@@ -2,25 +2,32 @@
 
 The check itself is kernel_cfg.kconfig_check; this adds what only the live system can tell:
 whether the running kernel has an rpmsg bus at all, and whether the emulator can mount.
+`--self` (fusedev/doctor_self.py) checks the emulator's own needs instead.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TextIO
+from typing import Sequence, TextIO
 
 from kernel_cfg import check_rpmsg_char, read_running_config
+from kernel_cfg.kconfig_file import merge_config_texts, read_config_text
 
 
-def doctor(config: Path | None, soc: str | None, out: TextIO) -> int:
-    """Print the report; 0 when rpmsg_char can work with that kernel, 1 when not."""
-    if config is not None:
-        report = check_rpmsg_char(config.read_text(errors="replace"), soc=soc, source=str(config))
+def doctor(configs: Sequence[Path], soc: str | None, out: TextIO,
+           version: tuple[int, int] | None = None) -> int:
+    """Print the report; 0 when rpmsg_char can work with that kernel, 1 when not.
+    Several configs are merged in order (a defconfig, then its fragments)."""
+    if configs:
+        text = merge_config_texts([read_config_text(path) for path in configs])
+        report = check_rpmsg_char(text, soc=soc, source=" + ".join(map(str, configs)),
+                                  version=version)
         out.write(report.render())
         return 0 if report.ok else 1
     running = read_running_config()
     if running.found:
-        report = check_rpmsg_char(running.text, soc=soc, source=str(running.path))
+        report = check_rpmsg_char(running.text, soc=soc, source=str(running.path),
+                                  version=version)
         out.write(report.render())
         ok = report.ok
     else:

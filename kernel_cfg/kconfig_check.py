@@ -1,8 +1,10 @@
 """Does a kernel .config support rpmsg_char on a TI K3 SoC? The brain of `rpmsg-emu doctor`.
 
-The rules are reference/linux-rpmsg-semantics.md §6 (symbols, dependencies, the versions they
-appeared in). A PC kernel (x86_64, no rpmsg) is the normal case for the emulator itself and is
-reported as such, not as a broken config.
+The symbols, their dependencies and the versions they appeared in come from the kernel's
+Kconfig files (drivers/rpmsg/Kconfig, drivers/remoteproc/Kconfig, drivers/mailbox/Kconfig,
+arch/arm64/Kconfig.platforms). A defconfig is read as Kconfig reads it: symbols turned on by
+another one's `select` count as on (kconfig_facts.py). A PC kernel (x86_64, no rpmsg) is the
+normal case for the emulator itself and is reported as such, not as a broken config.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from .kconfig_facts import ARCH_OF_SYMBOL, Resolved, Version, resolve
 from .soc import Soc, soc_by_family
 
 _SET_RE = re.compile(r"CONFIG_([A-Za-z0-9_]+)=(.*)")
@@ -39,6 +42,7 @@ class Finding:
     severity: Severity
     fragment: tuple[str, ...] = ()
     note: str = ""
+    selected_by: str | None = None  # on because this symbol selects it ("RPMSG_VIRTIO=m")
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,9 @@ class Report:
         for f in self.findings:
             found = " absent" if f.found is None else (" is not set" if f.found == "n"
                                                        else f"={f.found}")
+            if f.selected_by:  # a defconfig leaves selected symbols out
+                found = (f" (selected by {f.selected_by})" if f.found is None
+                         else f"{found}, but selected by {f.selected_by}")
             out.append(f"  {label[f.severity]:<10} CONFIG_{f.symbol}{found}")
             if f.severity is not Severity.OK:
                 out.append(f"             needs: {f.needs}")
@@ -152,7 +159,12 @@ def config_arch(config: Mapping[str, str], header_arch: str | None = None) -> st
                          ("ARM", "arm"), ("RISCV", "riscv")):
         if config.get(symbol) == "y":
             return arch
-    return header_arch or "unknown"
+    if header_arch:
+        return header_arch
+    for symbol, arch in ARCH_OF_SYMBOL.items():  # a defconfig never names ARM64 itself
+        if symbol in config:
+            return arch
+    return "unknown"
 
 
 def read_running_config(release: str | None = None,
@@ -177,26 +189,36 @@ def read_running_config(release: str | None = None,
     return RunningConfig(None, None, "kernel config not found: " + "; ".join(problems))
 
 
-# Remoteproc driver per core kind (linux-rpmsg-semantics §6).
+# Remoteproc driver per core kind (drivers/remoteproc/Kconfig: TI_K3_{R5,DSP,M4}_REMOTEPROC).
 _RPROC_DRIVERS = {"R5F": "TI_K3_R5_REMOTEPROC", "C66": "TI_K3_DSP_REMOTEPROC",
                   "C71": "TI_K3_DSP_REMOTEPROC", "M4F": "TI_K3_M4_REMOTEPROC"}
 _DRIVER_NEEDS = ("tristate; depends on ARCH_K3, TI_SCI_PROTOCOL and OMAP2PLUS_MBOX "
                  "(\"select\" before ≈6.12)")
+# The core TI's rpmsg_char demo talks to on a SoC (`rpmsg_char_simple -r 9` in TI's AM62x
+# docs): its driver is required, the other cores' drivers are extras.
+_DEMO_RPROC_ID = {"AM62X": 9}
+# Mainline has the M4F driver since 6.12 (commit ebcf9008a895, "remoteproc: k3-m4: Add a
+# remoteproc driver for M4F subsystem"); TI's vendor trees (ti-linux-6.1.y, 6.6.y) carry it
+# under the same symbol before that (ti_k3_m4_remoteproc.c, © 2021 TI).
+_M4_MAINLINE = (6, 12)
 
 
 def check_rpmsg_char(config: str | Mapping[str, str], *, soc: Soc | str | None = None,
-                     source: str = "") -> Report:
-    """Check a .config (text or parsed) for rpmsg_char on TI K3; `soc` narrows the
-    remoteproc drivers to the core kinds that SoC has."""
+                     source: str = "", version: Version | None = None) -> Report:
+    """Check a .config or defconfig (text or parsed) for rpmsg_char on TI K3; `soc` narrows
+    the remoteproc drivers to the core kinds that SoC has and requires the one of the core
+    TI's demo uses; `version` overrides (or supplies) the header's kernel version."""
     if isinstance(config, str):
-        header_arch, version = parse_header(config)
+        header_arch, header_version = parse_header(config)
         values = parse_config(config)
     else:
-        header_arch, version, values = None, None, dict(config)
+        header_arch, header_version, values = None, None, dict(config)
+    full_config = header_version is not None  # written by kconfig: every visible symbol listed
+    version = version or header_version
     if isinstance(soc, str):
         soc = soc_by_family(soc)
     arch = config_arch(values, header_arch)
-    checker = _Checker(values, version)
+    checker = _Checker(values, version, full_config)
     notes = []
 
     if arch != "arm64":
@@ -246,7 +268,8 @@ def check_rpmsg_char(config: str | Mapping[str, str], *, soc: Soc | str | None =
                                                      "CONFIG_TI_SCI_PROTOCOL=y"))
     checker.remoteproc_drivers(soc)
     if version is None:
-        notes.append("No kernel version in the config header; assumed 5.18 or later.")
+        notes.append("No kernel version in the config header; assumed 5.18 or later "
+                     "(give it with --kernel-version).")
     return Report(source, arch, version, tuple(checker.findings), tuple(notes))
 
 
@@ -259,15 +282,21 @@ def _ctrl_note(values: Mapping[str, str]) -> str:
 
 
 class _Checker:
-    """Accumulates findings; knows whether a symbol counts as enabled."""
+    """Accumulates findings; knows whether a symbol counts as enabled (selects included)."""
 
-    def __init__(self, values: Mapping[str, str], version: tuple[int, int] | None):
+    def __init__(self, values: Mapping[str, str], version: Version | None,
+                 full_config: bool = False):
         self.values = values
         self.version = version
+        self.full_config = full_config
+        self.resolved = resolve(values, version)
         self.findings: list[Finding] = []
 
     def on(self, symbol: str) -> bool:
-        return self.values.get(symbol) in ("y", "m")
+        return self._resolved(symbol).value in ("y", "m")
+
+    def _resolved(self, symbol: str) -> Resolved:
+        return self.resolved.get(symbol, Resolved(None))
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)
@@ -279,27 +308,50 @@ class _Checker:
         else:
             severity = Severity.MISSING_REQUIRED if required else Severity.MISSING_OPTIONAL
         self.add(Finding(symbol, self.values.get(symbol), needs, severity,
-                         fix or (f"CONFIG_{symbol}={value}",), note))
+                         fix or (f"CONFIG_{symbol}={value}",), note,
+                         self._resolved(symbol).selected_by))
 
     def remoteproc_drivers(self, soc: Soc | None) -> None:
-        """At least one K3 remoteproc driver; with a SoC, the ones its core kinds need."""
+        """With a SoC whose demo core is known (AM62x: the M4F), that core's driver is
+        required and the others are extras; otherwise at least one K3 driver is."""
         cores: dict[str, list[str]] = {}
         for rp in (soc.rprocs if soc else ()):
             cores.setdefault(_RPROC_DRIVERS[rp.kind], []).append(rp.id_name)
         drivers = sorted(cores) if soc else sorted(set(_RPROC_DRIVERS.values()))
+        demo = soc.rproc(_DEMO_RPROC_ID[soc.family]) if soc and soc.family in \
+            _DEMO_RPROC_ID else None
+        demo_driver = _RPROC_DRIVERS[demo.kind] if demo else None
         any_on = any(self.on(d) for d in drivers)
         where = f" on {soc.family}" if soc else ""
         for driver in drivers:
             used_by = f"for {', '.join(cores[driver])}{where}" if soc else "for its core kind"
+            notes = []
             if self.on(driver):
                 severity = Severity.OK
+            elif driver == demo_driver:
+                severity = Severity.MISSING_REQUIRED
+                notes.append(f"{demo.id_name} ({demo.rproc_id}) is the core of TI's rpmsg_char "
+                             f"demo on {soc.family} (rpmsg_char_simple -r {demo.rproc_id})")
+            elif demo_driver is not None or any_on:
+                severity = Severity.MISSING_OPTIONAL
             else:
-                severity = Severity.MISSING_OPTIONAL if any_on else Severity.MISSING_REQUIRED
-            note = "" if any_on else ("at least one K3 remoteproc driver is required: "
-                                      + ", ".join(drivers))
-            if driver == "TI_K3_M4_REMOTEPROC" and self.version and self.version < (6, 12) \
-                    and not self.on(driver):
-                note = (note + "; " if note else "") + \
-                    "mainline has the M4F driver since 6.12 (TI vendor kernels earlier)"
+                severity = Severity.MISSING_REQUIRED
+                notes.append("at least one K3 remoteproc driver is required: "
+                             + ", ".join(drivers))
+            if driver == "TI_K3_M4_REMOTEPROC" and not self.on(driver):
+                notes.append(self._m4_note())
             self.add(Finding(driver, self.values.get(driver), f"{_DRIVER_NEEDS}; {used_by}",
-                             severity, (f"CONFIG_{driver}=m",), note))
+                             severity, (f"CONFIG_{driver}=m",), "; ".join(n for n in notes if n)))
+
+    def _m4_note(self) -> str:
+        """Where the M4F driver comes from, and whether this kernel has it at all."""
+        absent = ("TI_K3_M4_REMOTEPROC" not in self.values and self.full_config
+                  and any(d in self.values for d in ("TI_K3_R5_REMOTEPROC",
+                                                     "TI_K3_DSP_REMOTEPROC")))
+        if absent:  # its siblings are listed, it is not: the symbol does not exist here
+            return ("this kernel has no TI_K3_M4_REMOTEPROC at all: mainline has the M4F "
+                    "driver since 6.12, TI's vendor kernels (ti-linux-6.1.y, 6.6.y) before")
+        if self.version and self.version < _M4_MAINLINE:
+            return ("mainline has the M4F driver since 6.12; TI's vendor kernels "
+                    "(ti-linux-6.1.y, 6.6.y) carry it before")
+        return ""
