@@ -1,9 +1,10 @@
 """rpmsg_char: open rpmsg endpoint devices on TI K3 SoCs the way TI's ti-rpmsg-char does.
 
 Works on a board (root `/`) and on an emulated tree mounted elsewhere (`root=` or
-`$RPMSG_CHAR_ROOT`). Standard library only; trio is needed only for `Endpoint.arecv`.
+`$RPMSG_CHAR_ROOT`). Standard library only; `Endpoint.arecv` runs under asyncio, trio or anyio,
+whichever is running, without importing any of them.
 
-    with RpmsgChar() as rc, rc.open(RProcId.M4F_MCU0_0, 14) as ept:
+    with RpmsgChar() as rc, rc.open("M4F_MCU0_0", 14) as ept:
         ept.send(b"ping")
         reply = ept.recv(timeout=1.0)
 """

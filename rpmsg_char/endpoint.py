@@ -11,8 +11,10 @@ import logging
 import math
 import os
 import select
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from .eptdev import destroy_eptdev
 from .errors import RpmsgCharError, RpmsgTimeout
@@ -84,15 +86,14 @@ class Endpoint:
                 raise self._error(exc, "recv", "read from") from exc
 
     async def arecv(self, bufsize: int = RPMSG_MAX_PAYLOAD) -> bytes:
-        """Trio: wait for one message without blocking the event loop; cancel with trio's scopes.
+        """Wait for one message without blocking the event loop, under asyncio or trio (and so
+        under anyio on either); cancel it as that library cancels (task.cancel(), scopes).
 
         Assumes this task is the endpoint's only reader, so a readable fd means read() won't block.
         """
-        import trio
-
         with self._using("arecv") as fd:
             while not _readable(fd, 0):
-                await trio.lowlevel.wait_readable(fd)
+                await _wait_readable(fd)
             try:
                 return os.read(fd, bufsize)
             except OSError as exc:
@@ -147,6 +148,42 @@ class Endpoint:
         hint = _HINTS.get(exc.errno or 0)
         message = f"{action} {self.node} ({self.name})" + (f" [{hint}]" if hint else "")
         return RpmsgCharError.from_os_error(exc, message, step=step, path=self.node)
+
+
+async def _wait_readable(fd: int) -> None:
+    """Until `fd` polls readable, in whichever event loop runs this task. Neither library is
+    imported here: the one running this task is already loaded."""
+    loop = _running_asyncio_loop()
+    if loop is not None:
+        ready = loop.create_future()
+        loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+        try:
+            await ready
+        finally:
+            loop.remove_reader(fd)
+        return
+    trio = sys.modules.get("trio")
+    if trio is None or not _in_trio(trio):
+        raise RuntimeError("Endpoint.arecv() needs a running asyncio or trio event loop")
+    await trio.lowlevel.wait_readable(fd)
+
+
+def _running_asyncio_loop() -> Any:
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _in_trio(trio: Any) -> bool:
+    try:
+        trio.lowlevel.current_task()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _readable(fd: int, timeout: float) -> bool:

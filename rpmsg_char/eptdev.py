@@ -11,6 +11,7 @@ import logging
 import os
 from fcntl import ioctl
 
+from .eptdev_holders import eptdev_holders
 from .errors import RpmsgCharError
 from .sysfs_walk import Route, SysfsTree
 from .uapi import RPMSG_CREATE_EPT_IOCTL, RPMSG_DESTROY_EPT_IOCTL, pack_endpoint_info
@@ -25,9 +26,8 @@ def create_eptdev(tree: SysfsTree, route: Route, name: bytes, local: int, remote
                   flags: int) -> tuple[int, int, int]:
     """Create, find and open the eptdev; returns (fd, rpmsg index N, local address)."""
     stale = set(tree.eptdevs_named(route.ctrl_index, name))
-    if stale:
-        log.warning("eptdev(s) named %r already exist (rpmsg%s), probably left behind by an earlier run",
-                    name, ", rpmsg".join(map(str, sorted(stale))))
+    for index in sorted(stale):
+        _report_same_name(tree.dev_node(f"rpmsg{index}"), name)
     _create(tree.dev_node(f"rpmsg_ctrl{route.ctrl_index}"), name, local, remote)
     index = _find_new(tree, route, name, stale)
     node = tree.dev_node(f"rpmsg{index}")
@@ -69,6 +69,22 @@ def _create(ctrl_node: str, name: bytes, local: int, remote: int) -> None:
                                            step="create eptdev", path=ctrl_node) from exc
     finally:
         os.close(ctrl_fd)
+
+
+def _report_same_name(node: str, name: bytes) -> None:
+    """Say what an eptdev that already has our name is: in use, or really left behind."""
+    holders = eptdev_holders(node)
+    if os.getpid() in holders.pids:
+        log.debug("%s already has the name %r: another endpoint of this process", node, name)
+    elif holders.pids:
+        log.info("%s already has the name %r, held open by pid %s", node, name,
+                 ", ".join(map(str, holders.pids)))
+    elif holders.complete:
+        log.warning("%s already has the name %r and no process holds it open: left behind by an "
+                    "earlier run (it stays until its rpmsg_ctrl goes away)", node, name)
+    else:
+        log.warning("%s already has the name %r and none of the processes we may inspect holds it "
+                    "open: left behind by an earlier run, or in use by another user", node, name)
 
 
 def _find_new(tree: SysfsTree, route: Route, name: bytes, stale: set[int]) -> int:

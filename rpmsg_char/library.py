@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 
+from .chrdev_bind import bind_chrdev
 from .endpoint import Endpoint
 from .eptdev import create_eptdev
 from .errors import RpmsgCharError
@@ -48,18 +49,33 @@ class RpmsgChar:
         with self._lock:
             return tuple(self._endpoints)
 
-    def route(self, rproc_id: int, remote_endpt: int, dev_name: str | None = None) -> Route:
-        """Where the channel `dev_name`@`remote_endpt` of core `rproc_id` and its control device are."""
+    def route(self, rproc_id: int | str, remote_endpt: int, dev_name: str | None = None) -> Route:
+        """Where the channel `dev_name`@`remote_endpt` of core `rproc_id` (id or TI name) and its
+        control device are."""
         rid = to_rproc_id(rproc_id)
         platform = platform_device(self.soc, rid)
         return self.tree.find_route(rid, platform, dev_name or DEFAULT_DEV_NAME, remote_endpt)
 
-    def open(self, rproc_id: int, remote_endpt: int, *, dev_name: str | None = None,
+    def bind_chrdev(self, rproc_id: int | str, remote_endpt: int, dev_name: str) -> str:
+        """Give the firmware's own channel `dev_name`@`remote_endpt` the rpmsg_chrdev driver
+        (driver_override + bind; needs root), so that `open(..., dev_name=dev_name)` can use it.
+
+        Returns the channel device's name. Nothing is written when rpmsg_chrdev already holds it.
+        """
+        rid = to_rproc_id(rproc_id)
+        with self._lock:
+            channel_dir = self.tree.find_channel(rid, platform_device(self.soc, rid), dev_name, remote_endpt)
+            bind_chrdev(self.tree.root, channel_dir)
+        return os.path.basename(channel_dir)
+
+    def open(self, rproc_id: int | str, remote_endpt: int, *, dev_name: str | None = None,
              local_endpt: int = RPMSG_ADDR_ANY, eptdev_name: str | None = None, flags: int = 0) -> Endpoint:
         """Create an endpoint device talking to `remote_endpt` on core `rproc_id` and open it.
 
-        `eptdev_name` defaults to a name unique in this process; `flags` are OR'ed into open().
+        `rproc_id` is an `RProcId`, its number, or TI's name (`"M4F_MCU0_0"`). `eptdev_name`
+        defaults to a name unique in this process; `flags` are OR'ed into open().
         """
+        rproc_id = to_rproc_id(rproc_id)
         name = _endpoint_name(eptdev_name, rproc_id)
         _check_addresses(local_endpt, remote_endpt)
         with self._lock:

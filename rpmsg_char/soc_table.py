@@ -102,8 +102,16 @@ def choose_family(detected: str | None, soc_name: str | None) -> str:
     )
 
 
-def to_rproc_id(rproc_id: int) -> RProcId:
-    """Accept an `RProcId` or its number, as C callers pass plain ints."""
+def to_rproc_id(rproc_id: int | str) -> RProcId:
+    """Accept an `RProcId`, its number (C callers pass plain ints) or TI's name (`"M4F_MCU0_0"`,
+    any case)."""
+    if isinstance(rproc_id, str):
+        try:
+            return RProcId[rproc_id.strip().upper()]
+        except KeyError:
+            names = ", ".join(i.name for i in RProcId)
+            raise RpmsgCharError(errno.EINVAL, f"{rproc_id!r} is not a TI rproc name; known: {names}",
+                                 step="map rproc id") from None
     try:
         return RProcId(rproc_id)
     except ValueError:

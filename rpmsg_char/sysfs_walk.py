@@ -94,19 +94,30 @@ class SysfsTree:
     def find_route(self, rproc_id: RProcId, platform_name: str, dev_name: str, remote_endpt: int) -> Route:
         """Resolve the whole chain from the core's platform device to its rpmsg_ctrl device."""
         core = f"{rproc_id.name} ({platform_name})"
+        platform_dir, remoteproc_dir, virtio_index, virtio_dir = self._find_virtio(platform_name, core)
+        channel_dir = self._channel_dir(virtio_dir, virtio_index, dev_name, remote_endpt, core)
+        _check_chrdev_bound(channel_dir, core)
+        ctrl_dir, ctrl_index = self._ctrl_dir(virtio_dir, virtio_index, channel_dir, core)
+        route = Route(rproc_id, platform_name, platform_dir, remoteproc_dir, virtio_dir, channel_dir,
+                      ctrl_dir, ctrl_index)
+        log.debug("route: %s", route)
+        return route
+
+    def find_channel(self, rproc_id: RProcId, platform_name: str, dev_name: str, remote_endpt: int) -> str:
+        """The channel device `dev_name`@`remote_endpt` of the core, whether a driver holds it or not."""
+        core = f"{rproc_id.name} ({platform_name})"
+        _, _, virtio_index, virtio_dir = self._find_virtio(platform_name, core)
+        return self._channel_dir(virtio_dir, virtio_index, dev_name, remote_endpt, core)
+
+    def _find_virtio(self, platform_name: str, core: str) -> tuple[str, str, int, str]:
+        """platform device → remoteprocR → virtioV: (platform dir, remoteproc dir, V, virtio dir)."""
         platform_dir = self._platform_dir(platform_name, core)
         rproc_parent = os.path.join(platform_dir, "remoteproc")
         r_name, r_index = _one_dir(rproc_parent, _REMOTEPROC, step="find remoteproc",
                                    missing=f"{core} is not probed as a remoteproc")
         remoteproc_dir = os.path.join(rproc_parent, r_name)
         virtio_index = self._virtio_index(remoteproc_dir, r_index, core)
-        virtio_dir = self._virtio_dir(virtio_index)
-        channel_dir = self._channel_dir(virtio_dir, virtio_index, dev_name, remote_endpt, core)
-        ctrl_dir, ctrl_index = self._ctrl_dir(virtio_dir, virtio_index, channel_dir, core)
-        route = Route(rproc_id, platform_name, platform_dir, remoteproc_dir, virtio_dir, channel_dir,
-                      ctrl_dir, ctrl_index)
-        log.debug("route: %s", route)
-        return route
+        return platform_dir, remoteproc_dir, virtio_index, self._virtio_dir(virtio_index)
 
     def _platform_dir(self, platform_name: str, core: str) -> str:
         links = self.path("sys", "bus", "platform", "devices")
@@ -154,12 +165,7 @@ class SysfsTree:
             raise RpmsgCharError(errno.ENODEV, f"no {dev_name} channel at endpoint {remote_endpt} on {core} "
                                  f"(looked for {virtio_dir}/{wanted}; channels: {others})",
                                  step="find channel", path=os.path.join(virtio_dir, wanted))
-        channel_dir = os.path.join(virtio_dir, wanted)
-        if not os.path.isdir(os.path.join(channel_dir, "rpmsg")):
-            raise RpmsgCharError(errno.ENODEV, f"channel {wanted} on {core} has no rpmsg/ directory: no "
-                                 f"rpmsg_chrdev driver is bound to it", step="find channel",
-                                 path=os.path.join(channel_dir, "rpmsg"))
-        return channel_dir
+        return os.path.join(virtio_dir, wanted)
 
     def _ctrl_dir(self, virtio_dir: str, v_index: int, channel_dir: str, core: str) -> tuple[str, int]:
         """`virtioV.rpmsg_ctrl.0.0/rpmsg/rpmsg_ctrlC` (6.1+), else under the channel (before 6.1)."""
@@ -200,6 +206,15 @@ class SysfsTree:
                                  "Pass an explicit local endpoint >= 1024 instead", step="read local address",
                                  path=src_path)
         return src
+
+
+def _check_chrdev_bound(channel_dir: str, core: str) -> None:
+    """TI's check: the channel has an rpmsg/ directory, i.e. the rpmsg_chrdev driver holds it."""
+    if not os.path.isdir(os.path.join(channel_dir, "rpmsg")):
+        name = os.path.basename(channel_dir)
+        raise RpmsgCharError(errno.ENODEV, f"channel {name} on {core} has no rpmsg/ directory: no "
+                             f"rpmsg_chrdev driver is bound to it (RpmsgChar.bind_chrdev() binds it)",
+                             step="find channel", path=os.path.join(channel_dir, "rpmsg"))
 
 
 def deref_link(directory: str, name: str, *, step: str) -> str:

@@ -1,4 +1,4 @@
-"""What both examples share: TI's options, a clean SIGTERM, and opening the endpoint the TI way."""
+"""What both examples share: TI's options, a clean SIGTERM and Ctrl-C, and opening the endpoint the TI way."""
 
 import argparse
 import os
@@ -11,6 +11,9 @@ from ..rproc_id import RPROC_ID_MAX
 from ..ti_api import rpmsg_char_close, rpmsg_char_exit, rpmsg_char_init, rpmsg_char_open
 from ..endpoint import Endpoint
 from ..uapi import RPMSG_ADDR_ANY
+
+INTERRUPTED = 128 + signal.SIGINT
+"""The exit status after Ctrl-C, as the shell reports a program that SIGINT killed."""
 
 
 def parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -69,19 +72,31 @@ def parse_int(text: str) -> int:
 
 def run_session(args: argparse.Namespace, work: Callable[[Endpoint, argparse.Namespace], bool]
                 ) -> int:
-    """Open the endpoint, do `work`, close, print TI's status line; 0 only if all went well."""
+    """Open the endpoint, do `work`, close, print TI's status line; 0 only if all went well.
+
+    Ctrl-C destroys the endpoint and exits with 130 (128 + SIGINT, as a shell reports a
+    program that SIGINT ended) without a traceback; a second Ctrl-C during that clean-up is
+    ignored, so the eptdev is never left behind.
+    """
     exit_cleanly_on_sigterm()
     ok = False
     try:
-        dev = open_endpoint(args)
-        if dev is not None:
-            ok = work(dev, args)
+        try:
+            dev = open_endpoint(args)
+            if dev is not None:
+                ok = work(dev, args)
+                try:
+                    rpmsg_char_close(dev)
+                except RpmsgCharError as exc:
+                    print(f"rpmsg_char_close failed: {exc}", file=sys.stderr)
+                    ok = False
+        finally:
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
             try:
-                rpmsg_char_close(dev)
-            except RpmsgCharError as exc:
-                print(f"rpmsg_char_close failed: {exc}", file=sys.stderr)
-                ok = False
-    finally:
-        rpmsg_char_exit()
+                rpmsg_char_exit()
+            finally:
+                signal.signal(signal.SIGINT, previous)
+    except KeyboardInterrupt:
+        return INTERRUPTED
     print(f"TEST STATUS: {'PASSED' if ok else 'FAILED'}")
     return 0 if ok else 1
