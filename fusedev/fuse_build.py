@@ -33,6 +33,9 @@ struct fuse_buf { size_t size; void *mem; int fd; ...; };
 #define FUSE_CAP_CACHE_SYMLINKS ...
 #define FUSE_IOCTL_DIR ...
 #define FUSE_SET_ATTR_SIZE ...
+#define FUSE_SET_ATTR_MTIME ...
+#define FUSE_SET_ATTR_MTIME_NOW ...
+#define FUSE_SET_ATTR_CTIME ...
 
 struct fuse_session *rpe_session_new(int argc, char **argv, void *userdata);
 int fuse_session_mount(struct fuse_session *se, const char *mountpoint);
@@ -45,6 +48,9 @@ int fuse_session_receive_buf(struct fuse_session *se, struct fuse_buf *buf);
 void fuse_session_process_buf(struct fuse_session *se, const struct fuse_buf *buf);
 
 void *fuse_req_userdata(fuse_req_t req);
+typedef int... pid_t;
+struct fuse_ctx { pid_t pid; ...; };  /* pid: the requesting thread's id */
+const struct fuse_ctx *fuse_req_ctx(fuse_req_t req);
 typedef void (*fuse_interrupt_func_t)(fuse_req_t req, void *data);
 void fuse_req_interrupt_func(fuse_req_t req, fuse_interrupt_func_t func, void *data);
 
@@ -97,6 +103,7 @@ extern "Python" {
     void py_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
                  struct fuse_pollhandle *ph);
     void py_interrupt(fuse_req_t req, void *data);
+    void py_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 }
 """
 
@@ -104,6 +111,7 @@ SOURCE = r"""
 #define FUSE_USE_VERSION 35
 #include <fuse_lowlevel.h>
 #include <linux/fuse.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -134,6 +142,54 @@ static void py_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg
 static void py_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
                     struct fuse_pollhandle *ph);
 static void py_interrupt(fuse_req_t req, void *data);
+static void py_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+
+/*
+ * Making and removing names. sysfs (kernfs) and debugfs directories have no create, mknod,
+ * symlink, link or unlink inode operation, and kernfs refuses mkdir, rmdir and rename
+ * without syscall ops; the VFS turns that into these errnos (fs/namei.c `open_last_lookups`:
+ * no ->create is EACCES; `vfs_mknod`, `vfs_symlink`, `vfs_link`, `vfs_unlink`: EPERM;
+ * fs/kernfs/dir.c `kernfs_iop_mkdir`, `_rmdir`: EPERM, `_rename`: EINVAL with flags, else
+ * EPERM). FUSE would answer ENOSYS for an operation we leave out. Existence (EEXIST) and the
+ * directory's permissions (EACCES for other users) are checked by the kernel before these.
+ */
+static void rpe_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                       struct fuse_file_info *fi)
+{
+    fuse_reply_err(req, EACCES);
+}
+
+static void rpe_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      dev_t rdev)
+{
+    fuse_reply_err(req, EPERM);
+}
+
+static void rpe_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+    fuse_reply_err(req, EPERM);
+}
+
+static void rpe_remove(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    fuse_reply_err(req, EPERM);
+}
+
+static void rpe_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+    fuse_reply_err(req, EPERM);
+}
+
+static void rpe_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+    fuse_reply_err(req, EPERM);
+}
+
+static void rpe_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+                       fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+    fuse_reply_err(req, flags ? EINVAL : EPERM);
+}
 
 static void rpe_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                         struct fuse_file_info *fi)
@@ -191,6 +247,15 @@ static const struct fuse_lowlevel_ops rpe_ops = {
     .access = py_access,
     .ioctl = py_ioctl,
     .poll = py_poll,
+    .fsync = py_fsync,
+    .create = rpe_create,
+    .mknod = rpe_mknod,
+    .mkdir = rpe_mkdir,
+    .unlink = rpe_remove,
+    .rmdir = rpe_remove,
+    .symlink = rpe_symlink,
+    .link = rpe_link,
+    .rename = rpe_rename,
 };
 
 static struct fuse_session *rpe_session_new(int argc, char **argv, void *userdata)
@@ -237,13 +302,15 @@ static int rpe_reply_attr(fuse_req_t req, fuse_ino_t ino, unsigned mode, unsigne
 /*
  * The open reply built here, as fuse_reply_open would from a fuse_file_info: a reply may be
  * held until entry invalidations are done, long after libfuse's fuse_file_info is gone.
+ * `direct`: every read reaches us (an attribute is shown afresh), but the file keeps its
+ * position and can seek, as a kernfs file does (fs/kernfs/file.c, seq_file).
  */
 static int rpe_reply_open(fuse_req_t req, uint64_t fh, int direct)
 {
     struct fuse_open_out out;
     memset(&out, 0, sizeof(out));
     out.fh = fh;
-    out.open_flags = direct ? FOPEN_DIRECT_IO | FOPEN_NONSEEKABLE : 0;
+    out.open_flags = direct ? FOPEN_DIRECT_IO : 0;
     return fuse_reply_buf(req, (const char *)&out, sizeof(out));
 }
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 from typing import Any, Callable
 
 import trio
 
 from fusedev._fuse_cffi import ffi, lib
 from fusedev.fileops import FsError, OpenFile, PollTable, WouldBlock
+from fusedev.kernfs_file import AttributeHandle
 from fusedev.vfs import CACHE_TIMEOUT, Attribute, DeviceFile, Directory, Node, Symlink
 
 log = logging.getLogger(__name__)
@@ -31,18 +31,6 @@ log = logging.getLogger(__name__)
 ROOT_ID = 1
 _IOC_DIRSHIFT = 30
 _IOC_WRITE = 1
-
-
-class AttributeHandle:
-    """An open attribute file: the text rendered at open, as sysfs does on first read."""
-
-    __slots__ = ("node", "content", "flags")
-
-    def __init__(self, node: Attribute, flags: int) -> None:
-        self.node = node
-        self.flags = flags
-        readable = (flags & os.O_ACCMODE) != os.O_WRONLY
-        self.content = node.render() if readable and node.show is not None else b""
 
 
 class DirHandle:
@@ -321,11 +309,18 @@ class Operations:
         self._reply_attr(req, self.node(ino))
 
     def setattr(self, req: Any, ino: int, to_set: int) -> None:
-        """Only truncation is meaningful (`echo start > state` opens with O_TRUNC)."""
+        """Only truncation: kernfs accepts it and changes nothing; a character device is not
+        a regular file, so truncate() and ftruncate() are EINVAL (fs/open.c `vfs_truncate`,
+        `do_sys_ftruncate`). With FUSE_CAP_ATOMIC_O_TRUNC (libfuse's default) an open with
+        O_TRUNC (`echo start > state`) sends no SETATTR, so only truncate calls get here,
+        with the times ftruncate also sets."""
         node = self.node(ino)
-        if to_set & ~lib.FUSE_SET_ATTR_SIZE:
+        if to_set & ~(lib.FUSE_SET_ATTR_SIZE | lib.FUSE_SET_ATTR_MTIME
+                      | lib.FUSE_SET_ATTR_MTIME_NOW | lib.FUSE_SET_ATTR_CTIME):
             raise FsError(errno.EPERM)
-        if not isinstance(node, (Attribute, DeviceFile)):
+        if not to_set & lib.FUSE_SET_ATTR_SIZE:
+            raise FsError(errno.EPERM)
+        if not isinstance(node, Attribute):
             raise FsError(errno.EISDIR if isinstance(node, Directory) else errno.EINVAL)
         self._reply_attr(req, node)
 
@@ -340,7 +335,8 @@ class Operations:
         if isinstance(node, Directory):
             raise FsError(errno.EISDIR)
         if isinstance(node, Attribute):
-            self.send(lib.rpe_reply_open, req, self._new_fh(AttributeHandle(node, fi.flags)), 1)
+            handle = AttributeHandle(node, fi.flags)
+            self.send(lib.rpe_reply_open, req, self._new_fh(handle), 1)
             return
         if not isinstance(node, DeviceFile):
             raise FsError(errno.ENXIO)
@@ -357,7 +353,7 @@ class Operations:
     def read(self, req: Any, size: int, offset: int, fi: Any) -> None:
         handle = self.handles.get(fi.fh)
         if isinstance(handle, AttributeHandle):
-            data = handle.content[offset:offset + size]
+            data = handle.read(offset, size)
             self.send(lib.fuse_reply_buf, req, data, len(data))
             return
         if not isinstance(handle, OpenFile):
@@ -378,11 +374,7 @@ class Operations:
     def write(self, req: Any, data: bytes, offset: int, fi: Any) -> None:
         handle = self.handles.get(fi.fh)
         if isinstance(handle, AttributeHandle):
-            store = handle.node.store
-            if store is None:
-                raise FsError(errno.EACCES)
-            store(data)
-            self.send(lib.fuse_reply_write, req, len(data))
+            self.send(lib.fuse_reply_write, req, handle.write(data))
             return
         if not isinstance(handle, OpenFile):
             raise FsError(errno.EBADF)
@@ -410,6 +402,15 @@ class Operations:
             except Exception:
                 log.exception("release of %s failed", handle.node.path())
         self.send(lib.fuse_reply_err, req, 0)
+
+    def fsync(self, req: Any, fi: Any) -> None:
+        """sysfs has `noop_fsync`; the rpmsg char devices have no fsync, so the VFS says
+        EINVAL (fs/sync.c `vfs_fsync_range`). Never ENOSYS: FUSE would take it for "fsync
+        needs nothing" and answer 0 to every later fsync itself."""
+        if isinstance(self.handles.get(fi.fh), OpenFile):
+            self.send(lib.fuse_reply_err, req, errno.EINVAL)
+        else:
+            self.send(lib.fuse_reply_err, req, 0)
 
     def opendir(self, req: Any, ino: int, fi: Any) -> None:
         node = self.node(ino)
@@ -646,6 +647,14 @@ def py_ioctl(req: Any, ino: int, cmd: int, arg: Any, fi: Any, flags: int, in_buf
 def py_poll(req: Any, ino: int, fi: Any, ph: Any) -> None:
     try:
         _ops(req).poll(req, fi, ph)
+    except BaseException as exc:
+        _fail_file_request(req, exc)
+
+
+@ffi.def_extern()
+def py_fsync(req: Any, ino: int, datasync: int, fi: Any) -> None:
+    try:
+        _ops(req).fsync(req, fi)
     except BaseException as exc:
         _fail_file_request(req, exc)
 

@@ -18,6 +18,7 @@ from fusedev.kernel.rpmsg_chrdev import ChrdevDriver
 from fusedev.kernel.rpmsg_ctrl import CtrlDriver
 from fusedev.kernel.rpmsg_ns import NameServiceDriver
 from fusedev.kernel.rpmsg_trace import TracePipe
+from fusedev.kernfs_file import mark_debugfs
 from fusedev.vfs import Directory
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class Kernel:
         # Before 5.18 one "rpmsg" region (and one minor pool) served ctrl and ept devices.
         self.ctrl_minors = self.char_minors if len(regions) == 1 else Ida(0, (1 << 20) - 1)
         debug = self.core.sys.makedirs("kernel/debug")
+        mark_debugfs(debug)
         self.debugfs_remoteproc = debug.mkdir("remoteproc", mode=0o700)
         self.trace = TracePipe()
         debug.mkdir("rpmsg_emu").device("trace_pipe", self.trace, mode=0o400)

@@ -14,7 +14,8 @@ import logging
 from typing import TYPE_CHECKING, Callable
 
 from fusedev.fileops import FsError
-from fusedev.kernel.driver_core import Device, Driver, kobject_name
+from fusedev.kernel.driver_core import (Device, Driver, driver_set_override,
+                                       kobject_name)
 from fusedev.kernel.rpmsg_uapi import RPMSG_ADDR_ANY, ChannelInfo, as_signed, encode_name
 
 if TYPE_CHECKING:
@@ -73,8 +74,9 @@ class RpmsgChannel:
         return f"{self.dev.driver_override or '(null)'}\n"
 
     def _store_override(self, data: bytes) -> None:
-        value = data.decode(errors="replace").rstrip("\n")
-        self.dev.driver_override = value or None
+        """rpmsg_core.c `driver_override_store` → `driver_set_override` (v5.19+)."""
+        limit = self.vrp.kernel.profile.version >= (5, 19)
+        self.dev.driver_override = driver_set_override(data, length_limit=limit)
 
 
 class RpmsgDriver(Driver):

@@ -57,9 +57,14 @@ class RpmsgCtrl(FileOperations):
         self.numbers.put()
 
     def ioctl(self, file: OpenFile, cmd: int, arg: int, data: bytes) -> tuple[int, bytes]:
-        # The kernel copies the 40-byte struct before looking at cmd; a command that does
-        # not carry 40 bytes in its _IOC encoding is unknown here anyway.
+        # rpmsg_ctrl.c `rpmsg_ctrldev_ioctl`: since CREATE_DEV (5.18) the 40-byte struct is
+        # copied from `arg` before cmd is looked at, so a NULL arg is EFAULT for any cmd;
+        # before, an unknown cmd was EINVAL first. FUSE copies those 40 bytes only for a
+        # command whose _IOC encoding says so (and faults for us); for any other we see
+        # only `arg`: NULL is EFAULT, another pointer is taken as readable (EINVAL).
         if len(data) != ENDPOINT_INFO_SIZE:
+            if arg == 0 and self.kernel.profile.create_dev_ioctls:
+                raise FsError(errno.EFAULT)
             raise FsError(errno.EINVAL)
         if self.gone:
             raise FsError(errno.ENXIO)
