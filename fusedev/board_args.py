@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kernel_cfg import (PROFILES, RPROC_ID_NAMES, Board, BoardError, CoreConfig, builtin_board,
                         default_board, list_builtin_boards, load_board, soc_by_family)
-from kernel_cfg.board import firmware_name_problem
+from kernel_cfg.board import firmware_name_problem, parse_probe_order
 
 
 def add_board_options(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +36,14 @@ def add_board_options(parser: argparse.ArgumentParser) -> None:
                             "root, or you when you are not root)")
     group.add_argument("--group", metavar="GROUP", help="group of /dev/rpmsg* (name or gid; default as --owner)")
     group.add_argument("--mode", metavar="MODE", help="permissions of /dev/rpmsg*, e.g. 0660")
+    group.add_argument("--timing", choices=("board", "fast"),
+                       help="board: each core answers after its modelled latency (default); "
+                            "fast: no modelled delay, replies still asynchronous")
+    group.add_argument("--probe-order", metavar="board|shuffle[:SEED]",
+                       help="order the kernel probes the remote cores in, which numbers "
+                            "remoteprocN, virtioN, rpmsg_ctrlN and rpmsgN: the board's (default) "
+                            "or a permutation fixed by SEED, to catch programs that hard-code "
+                            "/dev/rpmsg0")
 
 
 def board_from_args(args: argparse.Namespace) -> Board:
@@ -53,6 +61,11 @@ def board_from_args(args: argparse.Namespace) -> Board:
         board = dataclasses.replace(board, dev_gid=_group_id(args.group))
     if args.mode is not None:
         board = dataclasses.replace(board, dev_mode=_mode(args.mode))
+    if getattr(args, "timing", None) is not None:
+        board = dataclasses.replace(board, timing=args.timing)
+    if getattr(args, "probe_order", None) is not None:
+        order, seed = parse_probe_order(args.probe_order, "--probe-order", "")
+        board = dataclasses.replace(board, probe_order=order, probe_seed=seed)
     return board
 
 

@@ -6,17 +6,14 @@ import os
 from pathlib import Path
 
 import trio
-import trio.testing
 from kernel_cfg import Board, default_board
 
 from fusedev.fuse_session import FuseMount
+from fusedev.kernel.char_dev import proc_devices
 from fusedev.kernel.kernel import Kernel
 from fusedev.vfs import Directory
 
 log = logging.getLogger(__name__)
-
-BOOT_SETTLE_TIMEOUT = 2.0  # seconds to wait for the firmwares' first announcements
-
 
 class Emulator:
     """Builds the tree at construction; `serve()` mounts it and boots the board."""
@@ -42,21 +39,19 @@ class Emulator:
 
                 await nursery.start(serve_mount)
                 try:
-                    self.kernel.boot(nursery)
-                    await self._settle()
+                    await self.kernel.boot(nursery)
                     task_status.started()
                     await trio.sleep_forever()
                 finally:
                     self.kernel.shutdown()
                     mount.close()
 
-    async def _settle(self) -> None:
-        """Let the booted firmwares announce their channels before users look."""
-        with trio.move_on_after(BOOT_SETTLE_TIMEOUT):
-            await trio.testing.wait_all_tasks_blocked(cushion=0.01)
-
     def close(self) -> None:
         self._cancel.cancel()
+
+    def proc_devices(self, host_text: str) -> str:
+        """/proc/devices under `run`: the host's with the emulated char majors in."""
+        return proc_devices(host_text, self.kernel.proc_devices())
 
     def describe(self) -> str:
         board = self.board

@@ -51,6 +51,8 @@ class Servable(Protocol):
 
     def close(self) -> None: ...
 
+    def proc_devices(self, host_text: str) -> str: ...
+
 
 class Staging:
     """A private tmpfs holding copies of the host's /dev and /sys and the emulator's mount."""
@@ -61,6 +63,7 @@ class Staging:
         self.host_dev = self.path / "host-dev"
         self.host_sys = self.path / "host-sys"
         self.emu = self.path / "emu"
+        self.proc_devices = self.path / "proc-devices"
         for directory in (self.host_dev, self.host_sys, self.emu):
             directory.mkdir()
         namespaces.bind("/dev", self.host_dev)
@@ -78,13 +81,20 @@ class Staging:
                 log.warning("/%s stays an empty placeholder: %s", item.target, exc.strerror)
         namespaces.bind(self.emu / "dev", "/dev")
         namespaces.bind(self.emu / "sys", "/sys")
+        try:  # /proc/devices lists the emulated char majors (fs/char_dev.c chrdev_show)
+            namespaces.bind(self.proc_devices, "/proc/devices")
+        except OSError as exc:
+            log.warning("/proc/devices stays the host's: %s", exc.strerror)
         namespaces.detach(self.host_dev)  # the binds above keep what they need
         namespaces.detach(self.host_sys)
 
     @staticmethod
     def uncover() -> None:
-        for path in ("/sys", "/dev"):
-            namespaces.detach(path)
+        for path in ("/proc/devices", "/sys", "/dev"):
+            try:
+                namespaces.detach(path)
+            except OSError:  # /proc/devices was not covered
+                pass
 
     def remove(self) -> None:
         namespaces.detach(self.path)
@@ -111,6 +121,7 @@ def run(make_emulator: Callable[[], Servable], argv: list[str], *,
 async def _serve_and_run(emu: Servable, staging: Staging, argv: list[str],
                          allow_other: bool, syscall_emulation: bool) -> int:
     binds = mirror_host(emu.root, staging.host_dev, staging.host_sys)
+    staging.proc_devices.write_text(emu.proc_devices(_read_host_proc_devices()))
     async with trio.open_nursery() as nursery:
         await nursery.start(partial(emu.serve, staging.emu, allow_other=allow_other))
         try:
@@ -125,6 +136,14 @@ async def _serve_and_run(emu: Servable, staging: Staging, argv: list[str],
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(staging.uncover)
             emu.close()
+
+
+def _read_host_proc_devices() -> str:
+    try:
+        with open("/proc/devices") as f:
+            return f.read()
+    except OSError:
+        return ""
 
 
 def _supervisor(emu: Servable, fuse_dev: int) -> SyscallSupervisor:

@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .core_timing import TIMING_MODES, timing_value_problem
 from .kernel_profile import DEFAULT_PROFILE, PROFILES, KernelProfile
 from .soc import RPROC_ID_NAMES, RemoteProc, Soc, SOCS, soc_by_family
 
@@ -20,7 +21,9 @@ from .soc import RPROC_ID_NAMES, RemoteProc, Soc, SOCS, soc_by_family
 DEFAULT_NUM_BUFS = 256
 DEFAULT_BUF_SIZE = 512
 MAX_NUM_BUFS = 256
-MIN_BUF_SIZE = 32  # 16-byte rpmsg header + a useful payload
+# The smallest power of two that carries a 40-byte name-service message (struct rpmsg_ns_msg)
+# behind the 16-byte rpmsg_hdr: with less no channel is ever announced (rpmsg_ns_cb).
+MIN_BUF_SIZE = 64
 MAX_BUF_SIZE = 65536
 
 
@@ -45,8 +48,14 @@ class CoreConfig:
     num_bufs: int = DEFAULT_NUM_BUFS
     buf_size: int = DEFAULT_BUF_SIZE
     config: dict[str, Any] = field(default_factory=dict)
-    processing_us: float = 0.0  # simulated time the core spends on each received message
-    irq_latency_us: float = 0.0  # simulated delay from a mailbox kick to the core's ISR
+    # Timing (kernel_cfg/core_timing.py); None: the default of the core's kind.
+    processing_us: float | None = None  # time the core spends on each received message
+    irq_latency_us: float | None = None  # from a mailbox kick to the receiver's ISR, each way
+    per_byte_ns: float | None = None  # copy cost per payload byte, on receipt and on sending
+    watchdog_ms: float | None = None  # a firmware blocking its core this long crashes it
+    # The kernel finds the core already running (k3_r5_rproc_configure_mode): it attaches
+    # instead of loading firmware; state "attached", firmware "unknown", no stop, detach works.
+    ipc_only: bool = False
 
 
 @dataclass
@@ -61,6 +70,11 @@ class Board:
     dev_gid: int = 0
     dev_mode: int = 0o600  # real /dev/rpmsg* are crw------- (ti-rpmsg-char.md §4.8)
     firmware_dirs: list[Path] = field(default_factory=list)
+    timing: str = "board"  # "fast": no modelled delay on any core (core_timing.TIMING_MODES)
+    # "board": the cores probe in the board's device-tree order; "shuffle": a permutation,
+    # fixed by probe_seed (None: the emulator draws one and logs it). docs/boards.md.
+    probe_order: str = "board"
+    probe_seed: int | None = None
 
     def rprocs(self) -> list[RemoteProc]:
         """The SoC's descriptions of the configured cores, in rproc-id order."""
@@ -73,14 +87,19 @@ def default_board() -> Board:
         name="am62x",
         soc=SOCS["AM62X"],
         profile=PROFILES[DEFAULT_PROFILE],
-        cores={9: CoreConfig(9), 15: CoreConfig(15)},
+        cores={9: CoreConfig(9), 15: CoreConfig(15, ipc_only=True)},
     )
 
 
-_TOP_KEYS = {"name", "soc", "profile", "firmware_dirs", "dev", "cores"}
+_TOP_KEYS = {"name", "soc", "profile", "firmware_dirs", "dev", "cores", "probe_order",
+             "timing"}
 _DEV_KEYS = {"uid", "gid", "mode"}
 _CORE_KEYS = {"firmware", "autostart", "num_bufs", "buf_size", "config", "processing_us",
-              "irq_latency_us"}
+              "irq_latency_us", "per_byte_ns", "watchdog_ms", "ipc_only"}
+# The core that runs TI's Device Manager firmware, started by the bootloader, which the
+# kernel therefore drives in IPC-only mode: the wakeup R5F of the AM62 family (a real AM62x
+# SK shows remoteproc1 78000000.r5f `attached`). Boards may say otherwise (`ipc_only`).
+IPC_ONLY_DEFAULT = {"AM62X": 15, "AM62AX": 15, "AM62PX": 15, "J722S": 15}
 _MODE_RE = re.compile(r"(?:0o|0)?([0-7]{3})")
 
 
@@ -125,6 +144,8 @@ def board_from_dict(
                              f"rproc id {core.rproc_id} is configured twice")
         cores[core.rproc_id] = core
     dirs = _typed(d, "firmware_dirs", list, source, "", [])
+    order, seed = parse_probe_order(_typed(d, "probe_order", str, source, "", "board"),
+                                    source, "probe_order")
     return Board(
         name=name,
         soc=soc,
@@ -134,7 +155,31 @@ def board_from_dict(
         dev_gid=_id_number(dev, "gid", source),
         dev_mode=_parse_mode(dev.get("mode", 0o600), source),
         firmware_dirs=[_firmware_dir(p, Path(base_dir), source, i) for i, p in enumerate(dirs)],
+        probe_order=order,
+        probe_seed=seed,
+        timing=_timing_mode(d, source),
     )
+
+
+def _timing_mode(d: dict[str, Any], source: str) -> str:
+    mode = _typed(d, "timing", str, source, "", "board")
+    if mode not in TIMING_MODES:
+        raise BoardError(source, "timing", f"{mode!r} is not allowed; {' or '.join(TIMING_MODES)}"
+                         " (fast: no modelled delay)")
+    return mode
+
+
+def parse_probe_order(value: str, source: str, key: str) -> tuple[str, int | None]:
+    """`board`, `shuffle` or `shuffle:SEED` (SEED a decimal integer ≥ 0) → (order, seed)."""
+    order, colon, seed = value.strip().partition(":")
+    if order == "board" and not colon:
+        return "board", None
+    if order == "shuffle" and not colon:
+        return "shuffle", None
+    if order == "shuffle" and seed.isdigit():
+        return "shuffle", int(seed)
+    raise BoardError(source, key, f"{value!r} is not allowed; board, shuffle or shuffle:SEED "
+                     "(SEED a number ≥ 0)")
 
 
 def list_builtin_boards() -> list[str]:
@@ -221,7 +266,8 @@ def _parse_core(soc: Soc, key: str, table: Any, source: str) -> CoreConfig:
             MIN_BUF_SIZE <= buf_size <= MAX_BUF_SIZE):
         raise BoardError(source, f"{prefix}buf_size",
                          f"{buf_size!r} is not allowed; a power of two from {MIN_BUF_SIZE} "
-                         f"to {MAX_BUF_SIZE} (the kernel uses {DEFAULT_BUF_SIZE})")
+                         f"(a 40-byte name-service message after the 16-byte header) to "
+                         f"{MAX_BUF_SIZE} (the kernel uses {DEFAULT_BUF_SIZE})")
     return CoreConfig(
         rproc_id=rid,
         firmware=firmware,
@@ -229,17 +275,25 @@ def _parse_core(soc: Soc, key: str, table: Any, source: str) -> CoreConfig:
         num_bufs=num_bufs,
         buf_size=buf_size,
         config=dict(_typed(table, "config", dict, source, prefix, {})),
-        processing_us=_microseconds(table, "processing_us", source, prefix),
-        irq_latency_us=_microseconds(table, "irq_latency_us", source, prefix),
+        processing_us=_timing_key(table, "processing_us", source, prefix),
+        irq_latency_us=_timing_key(table, "irq_latency_us", source, prefix),
+        per_byte_ns=_timing_key(table, "per_byte_ns", source, prefix),
+        watchdog_ms=_timing_key(table, "watchdog_ms", source, prefix, positive=True),
+        ipc_only=_typed(table, "ipc_only", bool, source, prefix,
+                        IPC_ONLY_DEFAULT.get(soc.family) == rid),
     )
 
 
-def _microseconds(table: dict[str, Any], key: str, source: str, prefix: str) -> float:
-    value = table.get(key, 0)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise BoardError(source, f"{prefix}{key}",
-                         f"{value!r} is not allowed; a number of microseconds ≥ 0")
-    return float(value)
+def _timing_key(table: dict[str, Any], key: str, source: str, prefix: str,
+                positive: bool = False) -> float | None:
+    """A timing key: a finite number ≥ 0 (> 0 for the watchdog), or None when absent."""
+    if key not in table:
+        return None
+    problem = timing_value_problem(table[key], positive=positive)
+    if problem:
+        raise BoardError(source, f"{prefix}{key}", f"{problem}; a finite number "
+                         f"{'> 0' if positive else '≥ 0'} ({key.rsplit('_', 1)[1]})")
+    return float(table[key])
 
 
 def firmware_name_problem(name: str) -> str | None:

@@ -10,6 +10,7 @@ values that TI's firmware packages install.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 # `enum rproc_id` of include/rproc_id.h (ti-rpmsg-char.md §2).
@@ -51,6 +52,16 @@ class RemoteProc:
 
 
 @dataclass(frozen=True)
+class PlatformNode:
+    """A device-tree platform device of the SoC besides the remote cores (the mailbox)."""
+
+    device: str
+    parent_path: str
+    compatible: tuple[str, ...]
+    driver: str
+
+
+@dataclass(frozen=True)
 class Soc:
     """A SoC as `/sys/devices/soc0` shows it plus the cores TI's library may open on it."""
 
@@ -58,6 +69,18 @@ class Soc:
     machine: str
     rprocs: tuple[RemoteProc, ...]
     revision: str = "SR1.0"
+    # rproc ids in the order the board probes its remote cores (device-tree order): it gives
+    # remoteprocN, and with a sequential boot virtioN, rpmsg_ctrlN and rpmsgN too.
+    boot_order: tuple[int, ...] = ()
+    # Automatic platform-device ids (`PLATFORM_DEVID_AUTO`) other devices of the board hold
+    # before the first remote core boots: the first `rproc-virtio.N.auto` gets this N.
+    platform_auto_ids: int = 0
+    mailboxes: tuple[PlatformNode, ...] = ()
+    # "ti,<prefix>-r5f", "ti,<prefix>-r5fss": the SoC's device-tree compatible prefix.
+    compatible_prefix: str = ""
+    # Remote cores the kernel registers after the ones above that TI's library cannot open
+    # (no rproc id, rproc_id -1): the PRU cores of the PRU-ICSS, offline at boot.
+    prus: tuple[RemoteProc, ...] = ()
 
     def rproc(self, rproc_id: int) -> RemoteProc:
         """The core with that TI rproc id; KeyError when the id is not valid on this SoC."""
@@ -81,13 +104,48 @@ def _kind(id_name: str) -> str:
     raise ValueError(id_name)
 
 
-def _soc(family: str, machine: str, *cores: tuple[int, str, str, str]) -> Soc:
-    """Build a Soc from (rproc_id, device, parent_path, firmware) rows, sorted by id."""
+def _soc(family: str, machine: str, *cores: tuple[int, str, str, str], auto_ids: int = 0,
+         mailbox: str = "", prefix: str = "") -> Soc:
+    """Build a Soc from (rproc_id, device, parent_path, firmware) rows, sorted by id.
+
+    The rows are written in the board's probe order, which becomes `boot_order`. `mailbox` is
+    the parent path of the IPC mailbox cluster, named as the upstream device trees name it.
+    """
     rprocs = tuple(
         RemoteProc(rid, RPROC_ID_NAMES[rid], dev, _kind(RPROC_ID_NAMES[rid]), parent, fw)
         for rid, dev, parent, fw in sorted(cores)
     )
-    return Soc(family, machine, rprocs)
+    mailboxes = ()
+    if mailbox:
+        name = "29000000.mailbox" if "bus@f" in mailbox else "31f80000.mailbox"
+        compatible = "ti,am64-mailbox" if "bus@f" in mailbox else "ti,am654-mailbox"
+        mailboxes = (PlatformNode(name, mailbox, (compatible,), "omap-mailbox"),)
+    return Soc(family, machine, rprocs, boot_order=tuple(row[0] for row in cores),
+               platform_auto_ids=auto_ids, mailboxes=mailboxes, compatible_prefix=prefix)
+
+
+def of_compatible(soc: Soc, rp: RemoteProc) -> tuple[str, ...]:
+    """The `compatible` of a core's device-tree node, as the upstream device trees give it."""
+    if rp.kind == "M4F":
+        return ("ti,am64-m4fss",)  # AM62x reuses the AM64x binding
+    if rp.kind == "R5F":
+        return (f"ti,{soc.compatible_prefix}-r5f",)
+    if rp.kind == "C66":
+        return ("ti,j721e-c66-dsp",)
+    if rp.kind == "PRU":
+        return ("ti,am625-pru",)
+    if soc.compatible_prefix.startswith(("am62", "j722s")):
+        return ("ti,am62a-c7xv-dsp",)
+    return (f"ti,{soc.compatible_prefix}-c71-dsp",)
+
+
+def of_parent_compatible(soc: Soc, node: str) -> tuple[str, ...]:
+    """The `compatible` of a parent node on a core's path: an R5F cluster or a simple bus."""
+    if node.startswith("r5fss@"):
+        return (f"ti,{soc.compatible_prefix}-r5fss",)
+    if node.startswith("pruss@"):
+        return ("ti,am625-pruss",)
+    return ("simple-bus",)
 
 
 # Bus paths per SoC generation. AM65x/J7 put MCU island under main (bus@100000/bus@28380000);
@@ -144,31 +202,37 @@ def _am64_main_r5() -> list[tuple[int, str, str, str]]:
 SOCS: dict[str, Soc] = {
     s.family: s
     for s in (
-        _soc("AM65X", "Texas Instruments AM654 Base Board", *_j7_mcu_r5("am65x")),
+        _soc("AM65X", "Texas Instruments AM654 Base Board", *_j7_mcu_r5("am65x"),
+             mailbox=_J7_MAIN, prefix="am654"),
         _soc(
             "J721E", "Texas Instruments J721e EVM",
             *_j7_mcu_r5("j7"), *_j7_main_r5("j7", 2),
             (6, "4d80800000.dsp", _J7_MAIN, "j7-c66_0-fw"),
             (7, "4d81800000.dsp", _J7_MAIN, "j7-c66_1-fw"),
             (8, "64800000.dsp", _J7_MAIN, "j7-c71_0-fw"),
+            mailbox=_J7_MAIN, prefix="j721e",
         ),
         _soc("J7200", "Texas Instruments J7200 EVM",
-             *_j7_mcu_r5("j7200"), *_j7_main_r5("j7200", 1)),
+             *_j7_mcu_r5("j7200"), *_j7_main_r5("j7200", 1), mailbox=_J7_MAIN, prefix="j7200"),
         _soc(
             "AM64X", "Texas Instruments AM642 SK",
             *_am64_main_r5(),
             (9, "5000000.m4fss", f"{_AM64_MAIN}/bus@f4000:bus@4000000", "am64-mcu-m4f0_0-fw"),
+            mailbox=_AM64_MAIN, prefix="am64",
         ),
         _soc(
             "J721S2", "Texas Instruments J721S2 EVM",
             *_j7_mcu_r5("j721s2"), *_j7_main_r5("j721s2", 2),
             (8, "64800000.dsp", _J7_MAIN, "j721s2-c71_0-fw"),
             (10, "65800000.dsp", _J7_MAIN, "j721s2-c71_1-fw"),
+            mailbox=_J7_MAIN, prefix="j721s2",
         ),
         _soc(
             "AM62X", "Texas Instruments AM625 SK",
             (9, "5000000.m4fss", _AM6_MCU, "am62-mcu-m4f0_0-fw"),
             _am6_wkup_r5("am62"),
+            # Real AM62x SK log: rproc-virtio.2.auto (M4F) and .3.auto (R5F).
+            auto_ids=2, mailbox=_AM6_MAIN, prefix="am62",
         ),
         _soc(
             "J784S4", "Texas Instruments J784S4 EVM",
@@ -177,19 +241,23 @@ SOCS: dict[str, Soc] = {
             (10, "65800000.dsp", _J7_MAIN, "j784s4-c71_1-fw"),
             (13, "66800000.dsp", _J7_MAIN, "j784s4-c71_2-fw"),
             (14, "67800000.dsp", _J7_MAIN, "j784s4-c71_3-fw"),
+            mailbox=_J7_MAIN, prefix="j784s4",
         ),
         _soc(
             "AM62AX", "Texas Instruments AM62A7 SK",
             _am6_mcu_r5("am62a"), _am6_wkup_r5("am62a"),
             (8, "7e000000.dsp", _AM6_MAIN, "am62a-c71_0-fw"),
+            mailbox=_AM6_MAIN, prefix="am62a",
         ),
-        _soc("AM62PX", "Texas Instruments AM62P5 SK", _am6_mcu_r5("am62p"), _am6_wkup_r5("am62p")),
+        _soc("AM62PX", "Texas Instruments AM62P5 SK", _am6_mcu_r5("am62p"), _am6_wkup_r5("am62p"),
+             mailbox=_AM6_MAIN, prefix="am62p"),
         _soc(
             "J722S", "Texas Instruments J722S EVM",
             _am6_mcu_r5("j722s"), _am6_wkup_r5("j722s"),
             (2, "78400000.r5f", f"{_AM6_MAIN}/bus@f0000:r5fss@78400000", "j722s-main-r5f0_0-fw"),
             (8, "7e000000.dsp", _AM6_MAIN, "j722s-c71_0-fw"),
             (10, "7e200000.dsp", _AM6_MAIN, "j722s-c71_1-fw"),
+            mailbox=_AM6_MAIN, prefix="j722s",
         ),
     )
 }
@@ -209,3 +277,17 @@ def rproc_id_from_name(name: str) -> int:
         if enum_name == name.strip().upper():
             return rid
     raise KeyError(f"unknown rproc name {name!r}; known: {', '.join(RPROC_ID_NAMES.values())}")
+
+
+def _with_prus(family: str, pruss: str, *cores: tuple[str, str]) -> None:
+    """Add the PRU cores (device, firmware) under the PRUSS platform device `pruss`."""
+    SOCS[family] = dataclasses.replace(SOCS[family], prus=tuple(
+        RemoteProc(-1, f"PRU{i}", device, "PRU", pruss, firmware)
+        for i, (device, firmware) in enumerate(cores)))
+
+
+# AM62x PRUSS-M (k3-am62-main.dtsi pruss@30040000, pru@34000 and pru@38000): pru-rproc
+# registers them as remoteproc2 and remoteproc3 on a real AM62x SK, offline, firmware
+# am62x-pru0-fw / am62x-pru1-fw (not installed there by default).
+_with_prus("AM62X", f"{_AM6_MAIN}/30040000.pruss", ("30074000.pru", "am62x-pru0-fw"),
+           ("30078000.pru", "am62x-pru1-fw"))

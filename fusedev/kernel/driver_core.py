@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from fusedev.fileops import FileOperations, FsError
+from fusedev.kernel.kobject_uevent import uevent_store
+from fusedev.kernel.of_device import OfNode, devicetree_dir
+from fusedev.kernel.power_sysfs import add_power_dir
 from fusedev.kernel.sysfs_input import PAGE_SIZE, first_line, sysfs_streq
 from fusedev.vfs import Directory, Node, ShowFn, StoreFn, fs_bytes
 
@@ -68,6 +71,7 @@ class Device:
     modalias: str = ""
     driver: Driver | None = None
     driver_override: str | None = None
+    of_node: OfNode | None = None  # the device-tree node of a platform device
     data: object = None  # the model object that owns this device (dev_get_drvdata)
     attrs: list[tuple[str, ShowFn | None, StoreFn | None, int | None]] = field(default_factory=list)
     dir: Directory | None = None
@@ -110,13 +114,34 @@ class Bus:
         self.drivers_dir = self.dir.mkdir("drivers")
         self.devices: dict[str, Device] = {}
         self.drivers: dict[str, Driver] = {}
+        self.autoprobe = True
+        # drivers/base/bus.c `bus_add_probe_files` and the bus's own `uevent`.
+        self.dir.attribute("drivers_autoprobe", lambda: f"{int(self.autoprobe)}\n",
+                           self._autoprobe_store, 0o644)
+        self.dir.attribute("drivers_probe", store=self._drivers_probe_store, mode=0o200)
+        self.dir.attribute("uevent", store=uevent_store(f"/bus/{name}"), mode=0o200)
+
+    def _autoprobe_store(self, data: bytes) -> None:
+        """`drivers_autoprobe_store`: a first byte `0` turns probing of new devices off."""
+        self.autoprobe = data[:1] != b"0"
+
+    def _drivers_probe_store(self, data: bytes) -> None:
+        """`drivers_probe_store`: find the device with `sysfs_streq` (ENODEV if none) and
+        attach a driver when it has none; a device no driver matches stays as it is."""
+        dev = next((d for d in self.devices.values() if sysfs_streq(data, fs_bytes(d.name))),
+                   None)
+        if dev is None:
+            raise FsError(errno.ENODEV)
+        if dev.driver is None:
+            self.probe(dev)
 
     def register_driver(self, driver: Driver) -> None:
         driver.bus = self
         driver.dir = self.drivers_dir.mkdir(driver.name)
         driver.dir.attribute("bind", store=lambda data: self._bind_store(driver, data))
         driver.dir.attribute("unbind", store=lambda data: self._unbind_store(driver, data))
-        driver.dir.attribute("uevent", store=lambda data: None)
+        driver.dir.attribute("uevent", store=uevent_store(f"/bus/{self.name}/drivers/"
+                                                         f"{driver.name}"), mode=0o200)
         self.drivers[driver.name] = driver
         for dev in list(self.devices.values()):
             if dev.driver is None and self.matches(driver, dev):
@@ -220,9 +245,13 @@ class DriverCore:
         dev.dir = directory
         for name, show, store, mode in dev.attrs:
             directory.attribute(name, show, store, mode)
-        directory.attribute("uevent", show=lambda: self._uevent(dev), store=lambda data: None,
+        directory.attribute("uevent", show=lambda: self._uevent(dev),
+                            store=uevent_store(directory.path().removeprefix("/sys")),
                             mode=0o644)
-        directory.mkdir("power")
+        add_power_dir(directory)
+        if dev.of_node is not None:  # device_add_class_symlinks
+            directory.symlink("of_node",
+                              _relative(directory, devicetree_dir(self.sys, dev.of_node)))
         if dev.bus is not None:
             directory.symlink("subsystem", _relative(directory, dev.bus.dir))
             dev.bus.devices_dir.symlink(dev.name, _relative(dev.bus.devices_dir, directory))
@@ -239,7 +268,7 @@ class DriverCore:
             self.dev.device(dev.name, dev.fops, mode=self.nodes.mode, rdev=dev.devt,
                             uid=self.nodes.uid, gid=self.nodes.gid)
         log.debug("device_add %s", directory.path())
-        if dev.bus is not None:
+        if dev.bus is not None and dev.bus.autoprobe:
             dev.bus.probe(dev)
 
     def device_del(self, dev: Device) -> None:
@@ -293,6 +322,8 @@ class DriverCore:
             lines.append(f"DEVTYPE={dev.devtype}")
         if dev.driver is not None:
             lines.append(f"DRIVER={dev.driver.name}")
+        if dev.of_node is not None:  # dev_uevent → of_device_uevent, before the bus's keys
+            lines += dev.of_node.uevent_lines()
         if dev.modalias:
             lines.append(f"MODALIAS={dev.modalias}")
         return "".join(line + "\n" for line in lines)

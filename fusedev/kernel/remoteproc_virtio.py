@@ -1,14 +1,17 @@
 """remoteproc_virtio: the virtio device a running remote processor offers, and its parent.
 
 Since 6.1 the parent is a platform device `rproc-virtio.N.auto` (N from the global automatic
-platform id pool); before, it was `remoteprocN#vdev0buffer`. Both are re-created, with fresh
-numbers, every time the processor starts.
+platform id pool, where the board's other devices hold the first ids: `.2.auto` is the first
+on an AM62x SK), bound by the built-in `rproc-virtio` platform driver; before, it was
+`remoteprocN#vdev0buffer`. Both are re-created, with fresh numbers, every time the processor
+starts (remoteproc_core.c `rproc_rvdev_add_device`, remoteproc_virtio.c `rproc_virtio_probe`).
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from fusedev.kernel.driver_core import Device
+from fusedev.kernel.platform import platform_device
 from fusedev.kernel.virtio_rpmsg_bus import VirtioRpmsg
 
 if TYPE_CHECKING:
@@ -26,8 +29,9 @@ class RprocVdev:
         self.platform_id: int | None = None
         if kernel.profile.virtio_parent == "rproc-virtio":
             self.platform_id = kernel.platform_auto_ida.alloc()
-            self.parent = Device(f"rproc-virtio.{self.platform_id}.auto", parent=rproc_dev,
-                                 bus=kernel.platform_bus, modalias="platform:rproc-virtio")
+            self.parent = platform_device(f"rproc-virtio.{self.platform_id}.auto",
+                                          kernel.platform_bus, pdev_name="rproc-virtio",
+                                          parent=rproc_dev)
         else:
             self.parent = Device(f"remoteproc{rproc_index}#vdev0buffer", parent=rproc_dev)
         self.vrp = VirtioRpmsg(kernel, core_name, host, self.parent)

@@ -52,7 +52,8 @@ class VirtioRpmsg:
                           modalias=f"virtio:d{VIRTIO_ID_RPMSG:08d}v00000000", data=self)
         self.dev.attribute("device", lambda: f"0x{VIRTIO_ID_RPMSG:04x}\n")
         self.dev.attribute("vendor", lambda: "0x0000\n")
-        self.dev.attribute("status", lambda: "0x0000000f\n")
+        # virtio.c status_show: ACKNOWLEDGE|DRIVER|DRIVER_OK; no FEATURES_OK without VERSION_1
+        self.dev.attribute("status", lambda: "0x00000007\n")
         self.dev.attribute("features", lambda: "1" + "0" * 63 + "\n")
         self.dev.attribute("modalias", lambda: f"virtio:d{VIRTIO_ID_RPMSG:08d}v00000000\n")
         self.addresses = Ida(0)
@@ -158,7 +159,7 @@ class VirtioRpmsg:
             if nonblock:
                 raise FsError(errno.EAGAIN)
             raise WouldBlock(self.txq, timeout=TX_TIMEOUT, timeout_errno=TX_TIMEOUT_ERRNO)
-        # Traced before the kick: an idle remote may answer inside host.send (remote_fw/isr.py).
+        # Traced before the kick, which the remote (another thread) may answer at once.
         self.kernel.trace.record(self.core_name, "tx", src, dst, data)
         host.send(src, dst, data)
         return len(data)
