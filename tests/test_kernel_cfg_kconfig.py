@@ -149,3 +149,23 @@ def test_this_machines_running_config():
         assert not report.ok and not report.is_k3
         assert report.arch == "x86_64"
         assert "normal case when rpmsg-emu runs on a PC" in report.render()
+
+
+def test_selects_follow_the_kernel_version():
+    """drivers/rpmsg/Kconfig: RPMSG_VIRTIO selects RPMSG_NS only since 5.11;
+    drivers/remoteproc/Kconfig: the K3 drivers select OMAP2PLUS_MBOX only before 6.12."""
+    from kernel_cfg.kconfig_facts import resolve
+
+    defconfig = {"ARCH_K3": "y", "RPMSG_VIRTIO": "m", "TI_K3_R5_REMOTEPROC": "m"}
+    old = resolve(defconfig, (5, 10))
+    assert old["RPMSG"].value == "m" and "RPMSG_NS" not in old
+    assert old["OMAP2PLUS_MBOX"].selected_by == "TI_K3_R5_REMOTEPROC=m"
+    new = resolve(defconfig, (6, 12))
+    assert new["RPMSG_NS"].value == "m" and "OMAP2PLUS_MBOX" not in new
+    assert new["MAILBOX"].value == "y" and new["MAILBOX"].selected_by == "ARCH_K3=y"
+    assert new["VIRTIO"].selected_by == "RPMSG_VIRTIO=m"
+
+
+def test_defconfig_is_arm64_by_its_platform_symbol():
+    report = check_rpmsg_char("CONFIG_ARCH_K3=y\nCONFIG_NET=y\n")
+    assert report.arch == "arm64" and report.is_k3
