@@ -7,6 +7,7 @@ import errno
 import logging
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,16 @@ def store(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
+def test_power_control_compares_with_sysfs_streq(emu) -> None:
+    control = emu.root / "sys/class/remoteproc/remoteproc0/power/control"
+    store(control, b"on\0")
+    assert control.read_text() == "on\n"
+    store(control, b"auto\n")
+    assert control.read_text() == "auto\n"
+    assert write_errno(control, "on\n\n") == errno.EINVAL
+    assert control.read_text() == "auto\n"
+
+
 @pytest.mark.parametrize("terminator", ["nul", "newline"])
 def test_c_helper_binds_rpmsg_chrdev_writing_strlen_plus_one_or_a_newline(
         emu, clients, terminator) -> None:
@@ -50,6 +61,16 @@ def test_c_helper_binds_rpmsg_chrdev_writing_strlen_plus_one_or_a_newline(
     assert lines[1].startswith("bound rpmsg")
     assert lines[2:] == ["echo ping", "unbound", "cleared (null)"]
     assert not (emu.root / DEVICE / "driver").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="`rpmsg-emu run` mounts on / as root here")
+def test_under_run_the_c_helper_binds_on_the_boards_own_paths(clients) -> None:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    result = subprocess.run([sys.executable, "-m", "fusedev.cli", "run", "--",
+                             str(clients / "bind_chrdev"), "", CHANNEL, "nul"],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[2:] == ["echo ping", "unbound", "cleared (null)"]
 
 
 def test_bind_and_unbind_find_the_device_by_its_c_string(emu) -> None:

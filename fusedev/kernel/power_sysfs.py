@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 
 from fusedev.fileops import FsError
-from fusedev.kernel.sysfs_input import PAGE_SIZE
+from fusedev.kernel.sysfs_input import sysfs_streq
 from fusedev.vfs import Directory
 
 
@@ -26,11 +26,11 @@ class RuntimePm:
         return "auto\n" if self.runtime_auto else "on\n"
 
     def store_control(self, data: bytes) -> None:
-        """`control_store`: the bytes before the first newline must be `auto` or `on`."""
-        word = data[:PAGE_SIZE].split(b"\n", 1)[0]
-        if word == b"auto":
+        """`control_store`: `sysfs_streq` with `auto` or `on` (the C string, one trailing
+        newline ignored), else EINVAL."""
+        if sysfs_streq(data, "auto"):
             self.runtime_auto = True
-        elif word == b"on":
+        elif sysfs_streq(data, "on"):
             self.runtime_auto = False
         else:
             raise FsError(errno.EINVAL)
