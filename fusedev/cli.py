@@ -219,8 +219,9 @@ def _trace(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         print(f"rpmsg-emu: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
+        in_mount = args.dir is not None and str(exc.filename or "").startswith(str(args.dir))
         hint = (" (is an rpmsg-emu mount there?)"
-                if args.read is None and exc.errno in (errno.ENOENT, errno.ENOTCONN) else "")
+                if in_mount and exc.errno in (errno.ENOENT, errno.ENOTCONN) else "")
         print(f"rpmsg-emu: {exc.filename or args.dir}: {exc.strerror}{hint}", file=sys.stderr)
         return 2 if args.read is not None else 1
     return 0

@@ -227,8 +227,8 @@ def check_rpmsg_char(config: str | Mapping[str, str], *, soc: Soc | str | None =
                             note=f"this config is for {arch}"))
         fuse = values.get("FUSE_FS")
         notes.append(
-            f"This kernel config is for {arch}, not for an arm64 TI K3 board: it has no K3 remote cores and "
-            "(as expected) no rpmsg_char support. That is the normal case when rpmsg-emu runs "
+            f"This kernel config is for {arch}, not for an arm64 TI K3 board: it has no K3 "
+            "remote cores and (as expected) no rpmsg_char support. That is the normal case when rpmsg-emu runs "
             "on a PC: the emulator fabricates /dev/rpmsg* and /sys itself and needs only FUSE "
             f"(CONFIG_FUSE_FS is {'=' + fuse if fuse else 'absent'}). Run this check on your "
             "board's kernel config to see what the board needs.")
