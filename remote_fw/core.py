@@ -1,25 +1,30 @@
-"""RemoteCore: one remote processor (R5F, M4F, C7x…) running a firmware as trio tasks.
+"""RemoteCore: one remote processor (R5F, M4F, C7x…) running a firmware on its own CPU.
 
 States: offline → running → crashed (or back to offline on stop). Each start builds fresh
-shared memory, mailboxes and transports, so nothing from an earlier run can leak into the next.
-All of the core's tasks live under one CancelScope: stop() and crash() cancel it synchronously
-and every task of that run ends at its next checkpoint.
+shared memory, mailboxes and transports, so nothing from an earlier run can leak into the next,
+and runs the firmware in a new thread with its own trio loop (remote_fw/cpu.py). Linux's side
+keeps one supervisor task per run in the caller's nursery: it is the core's watchdog, and
+cancelling it (the emulator shutting down) powers the core off. stop() and crash() are
+synchronous: the run is severed from Linux at once, its thread ends at its next await.
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import trio
+import trio.testing
 
+from .cpu import CoreCpu
+from .deadline_timer import DeadlineTimer
 from .device_transport import DeviceTransport
 from .endpoint import EndpointTable
 from .firmware_api import FirmwareContext
 from .firmware_loader import LoadedFirmware, load_firmware
 from .host_transport import HostTransport
-from .isr import finish_in_task, run_in_kick
 from .mailbox import Mailbox
 from .shared_memory import SharedMemory
 from .timing import CoreTiming
@@ -30,6 +35,8 @@ log = logging.getLogger(__name__)
 OFFLINE = "offline"
 RUNNING = "running"
 CRASHED = "crashed"
+WATCHDOG_POLL = 0.25  # seconds between two looks of the watchdog, at most
+SETTLE_CUSHION = 0.01  # seconds every task of a loop must stay blocked to count as settled
 
 
 class _Run:
@@ -37,22 +44,30 @@ class _Run:
 
     def __init__(self, core: RemoteCore, firmware: LoadedFirmware, config: dict[str, Any]) -> None:
         self.firmware = firmware
-        self.scope = trio.CancelScope()
+        self.config = config
         self.shm = SharedMemory(core.num_bufs, core.buf_size)
-        to_remote = Mailbox(f"{core.name} mbox rx")
-        to_host = Mailbox(f"{core.name} mbox tx")
-        self.host = HostTransport(self.shm, to_remote, to_host)
-        self.device = DeviceTransport(self.shm, to_remote, to_host, core.timing.irq_latency)
+        self.to_remote = Mailbox(f"{core.name} mbox rx")
+        self.to_host = Mailbox(f"{core.name} mbox tx")
+        self.host = HostTransport(self.shm, self.to_remote, self.to_host)
         self.trace = TraceBuffer()
-        self.endpoints = EndpointTable(self.device, self.trace)
-        self.ctx = FirmwareContext(core.name, config, self.endpoints, self.trace)
-        self.rx_busy = False  # an RX pass is under way (in a kick or in the RX task)
-        self.handoff: Any = None  # a pass that left its kick, or the exception it raised
+        self.supervisor = trio.CancelScope()
+        self.cpu: CoreCpu | None = None
+        self.started_up = trio.Event()  # set in Linux's loop once the core's loop went quiet
+        self.linux: trio.lowlevel.TrioToken | None = None
+
+    def sever(self) -> None:
+        """Cut the run off from Linux for good; its thread may still be running."""
+        self.to_remote.sever()
+        self.to_host.sever()
+        self.supervisor.cancel()
+        if self.cpu is not None:
+            self.cpu.abandon()
 
 
 class RemoteCore:
     on_crash: Callable[[str], None] | None
-    """Called with the reason when the firmware raises and the core crashes."""
+    """Called in Linux's loop with the reason when the firmware faults (any exception, or
+    the watchdog) and the core crashes; not for crash() calls Linux makes itself."""
 
     def __init__(
         self,
@@ -93,12 +108,23 @@ class RemoteCore:
         return self._last_trace.text() if self._last_trace is not None else ""
 
     def start(self, nursery: trio.Nursery, firmware: str, config: dict[str, Any] | None = None) -> None:
-        """Load `firmware` and boot. Raises the loader's OSError (EINVAL/ENOENT) at once,
-        leaving the core as it was."""
+        """Load `firmware` and boot it on the core's own thread; the watchdog runs in
+        `nursery`. Raises the loader's OSError (EINVAL/ENOENT) at once, leaving the core as
+        it was."""
         if self.state == RUNNING:
             raise RuntimeError(f"{self.name} is already running")
         loaded = load_firmware(firmware, self.firmware_dirs)
         run = _Run(self, loaded, dict(config or {}))
+        linux = trio.lowlevel.current_trio_token()
+
+        def on_exit(error: BaseException | None) -> None:  # in the core's thread
+            try:
+                linux.run_sync_soon(self._cpu_exited, run, error)
+            except trio.RunFinishedError:
+                pass
+
+        run.cpu = CoreCpu(self.name, lambda: self._program(run), on_exit)
+        run.linux = linux
         self._run = run
         self._last_trace = run.trace
         self._last_firmware = firmware
@@ -106,14 +132,41 @@ class RemoteCore:
         self.crash_reason = None
         run.trace.write(f"{self.name}: booting {firmware} ({loaded.origin})")
         log.info("%s: started firmware %s from %s", self.name, firmware, loaded.origin)
-        nursery.start_soon(self._execute, run, name=f"{self.name}:{firmware}")
+        run.cpu.start()
+        nursery.start_soon(self._supervise, run, name=f"{self.name}:watchdog")
+
+    async def settled(self) -> None:
+        """Wait until the firmware's start-up has finished and everything it announced has
+        been delivered to Linux and processed there.
+
+        The meaning, which every implementation of the core keeps: `main` has returned or
+        waits for something only others or time can give (a message, its own timer), and
+        every message and kick the core sent so far has been taken by Linux's side and acted
+        on (name-service announcements have become channels and their devices). Returns at
+        once when the core is not running, or when it stops meanwhile. A firmware that never
+        stops sending never settles: callers bound the wait with their own timeout. The
+        kernel's boot awaits it core by core, so devices are numbered in the board's order.
+
+        How: the core's own loop reports the first moment none of its tasks can run
+        (`_report_started_up`), through Linux's entry queue, behind the doorbells it rang
+        before; then Linux's loop runs until none of its tasks can run either, and the
+        core's mailbox to Linux must be empty.
+        """
+        run = self._run
+        if run is None:
+            return
+        await run.started_up.wait()
+        while self._run is run:
+            await trio.testing.wait_all_tasks_blocked(SETTLE_CUSHION)
+            if not len(run.to_host):
+                return
 
     def stop(self) -> None:
-        """Power the core off; its tasks are cancelled. No-op when already offline."""
+        """Power the core off; its thread ends at its next await. No-op when already offline."""
         self._end(OFFLINE)
 
     def crash(self, reason: str = "crash requested") -> None:
-        """Crash the running core now (as debugfs `crash` does): tasks stop mid-flight."""
+        """Crash the running core now (as debugfs `crash` does): it stops mid-flight."""
         if self.state != RUNNING:
             raise RuntimeError(f"{self.name} is {self.state}; only a running core can crash")
         self.crash_reason = reason
@@ -123,79 +176,98 @@ class RemoteCore:
     def _end(self, state: str) -> None:
         run, self._run = self._run, None
         if run is not None:
-            run.scope.cancel()
+            run.sever()
+            run.started_up.set()  # nothing more will come: a waiting settled() returns
             run.trace.write(f"{self.name}: {state}" + (f": {self.crash_reason}" if state == CRASHED else ""))
         self.state = state
 
-    async def _execute(self, run: _Run) -> None:
+    def _fault(self, run: _Run, reason: str) -> None:
+        """The firmware faulted: the core crashes, Linux hears of it through on_crash."""
+        if self._run is not run:
+            return
+        self.crash(f"firmware fault: {reason}")
+        if self.on_crash is not None:
+            self.on_crash(self.crash_reason or reason)
+
+    # ---- Linux's side of the run ---------------------------------------------------------
+
+    async def _supervise(self, run: _Run) -> None:
+        """The core's watchdog: a firmware that keeps its loop from coming back for
+        `timing.watchdog` seconds (a blocking call, a spin) crashes the core."""
+        limit = self.timing.watchdog
         try:
-            with run.scope:
-                async with trio.open_nursery() as tasks:
-                    if not self.timing.processing:
-                        run.device.on_kick = lambda: self._rx_in_kick(run)
-                    tasks.start_soon(run.device.run_isr, name=f"{self.name}:isr")
-                    tasks.start_soon(self._rx_loop, run, name=f"{self.name}:rx")
-                    tasks.start_soon(run.firmware.main, run.ctx, name=f"{self.name}:main")
-        except Exception as exc:
-            if self._run is not run:
-                return
-            reason = _describe(exc)
-            log.error("%s: firmware %s crashed: %s", self.name, run.firmware.name, reason, exc_info=exc)
-            self.crash(f"firmware fault: {reason}")
-            if self.on_crash is not None:
-                self.on_crash(self.crash_reason or reason)
+            with run.supervisor:
+                while True:
+                    await trio.sleep(min(WATCHDOG_POLL, limit / 4))
+                    stuck = run.cpu.stuck_for() if run.cpu is not None else 0.0
+                    if stuck >= limit:
+                        run.trace.write(f"{self.name}: watchdog expired ({stuck:.2f} s in one step)")
+                        self._fault(run, f"watchdog: the firmware did not return for {stuck:.2f} s")
+                        return
         finally:
             if self._run is run:  # cancelled from outside (the emulator shutting down)
                 self._end(OFFLINE)
 
-    async def _rx_loop(self, run: _Run) -> None:
-        """One RX task per link: each kick, finish a pass that left its kick, or run one."""
-        device = run.device
+    def _cpu_exited(self, run: _Run, error: BaseException | None) -> None:
+        """Linux's loop learns that the core's thread ended (error: what ended it). Runs from
+        trio's entry queue, where an exception would end Linux's loop: none may escape."""
+        if self._run is not run:
+            return
+        try:
+            if error is None:
+                self._fault(run, "the firmware's loop ended")
+                return
+            run.trace.write("".join(traceback.format_exception(error)).rstrip())
+            self._fault(run, _describe(error))
+        except Exception:
+            log.exception("%s: handling the core's fault failed", self.name)
+
+    # ---- the core's own thread -----------------------------------------------------------
+
+    async def _program(self, run: _Run) -> None:
+        """What the core's CPU runs: its mailbox ISR, its RX loop and the firmware's main."""
+        timer = DeadlineTimer()
+        device = DeviceTransport(run.shm, run.to_remote, run.to_host, self.timing, timer)
+        endpoints = EndpointTable(device, run.trace)
+        ctx = FirmwareContext(self.name, run.config, endpoints, run.trace)
+        try:
+            async with trio.open_nursery() as tasks:
+                tasks.start_soon(device.run_isr, name=f"{self.name}:isr")
+                tasks.start_soon(self._rx_loop, device, endpoints, name=f"{self.name}:rx")
+                tasks.start_soon(run.firmware.main, ctx, name=f"{self.name}:main")
+                tasks.start_soon(self._report_started_up, run, device, name=f"{self.name}:settle")
+        finally:
+            timer.close()
+
+    async def _report_started_up(self, run: _Run, device: DeviceTransport) -> None:
+        """In the core's loop: once none of its tasks can run (main returned or waits) and
+        no kick waits for its modelled latency, tell Linux's loop — after the doorbells rung
+        before, which its entry queue keeps in order."""
+        await trio.testing.wait_all_tasks_blocked(SETTLE_CUSHION)
+        while not device.kicks_idle:
+            await trio.sleep(0.001)
+            await trio.testing.wait_all_tasks_blocked(SETTLE_CUSHION)
+        if run.linux is not None:
+            try:
+                run.linux.run_sync_soon(run.started_up.set)
+            except trio.RunFinishedError:
+                pass
+
+    async def _rx_loop(self, device: DeviceTransport, endpoints: EndpointTable) -> None:
+        """One RX task per link: after each kick, drain every posted buffer in FIFO order,
+        each message `processing + per_byte × length` after the previous one."""
+        dispatch, timing, pacer = endpoints.dispatch, self.timing, device.pacer
         while True:
             await device.wait_rx_kick()
-            handoff, run.handoff = run.handoff, None
-            run.rx_busy = True
-            if isinstance(handoff, BaseException):
-                raise handoff
-            if handoff is not None:
-                await finish_in_task(handoff)
-            await self._rx_pass(run)
-            run.rx_busy = False
-
-    async def _rx_pass(self, run: _Run) -> None:
-        """Drain every posted buffer, dispatching in FIFO order, until none is left."""
-        device, dispatch = run.device, run.endpoints.dispatch
-        processing = self.timing.processing
-        while batch := device.take_received():
-            for src, dst, data in batch:
-                if processing:
-                    await trio.sleep(processing)
-                callback = dispatch(src, dst, data)
-                if callback is not None:
-                    await callback
-
-    def _rx_in_kick(self, run: _Run) -> bool:
-        """Linux kicked an idle core: run the pass right here (remote_fw/isr.py).
-
-        False — the RX task must be woken — when a pass is already under way, the core is no
-        longer running this run, or the pass had to leave the kick (the task finishes it). A
-        firmware fault is handed to the task too, so it crashes the core as before and never
-        surfaces in Linux's call.
-        """
-        if run.rx_busy or self._run is not run:
-            return False
-        run.rx_busy = True
-        coro = self._rx_pass(run)
-        try:
-            done = run_in_kick(coro)
-        except Exception as exc:
-            run.handoff = exc
-            return False
-        if done:
-            run.rx_busy = False
-            return True
-        run.handoff = coro
-        return False
+            start = device.rx_kick_time
+            while batch := device.take_received():
+                for src, dst, data in batch:
+                    cost = timing.receive_cost(len(data))
+                    if cost:
+                        await pacer.spend(cost, start)
+                    callback = dispatch(src, dst, data)
+                    if callback is not None:
+                        await callback
 
 
 def _describe(exc: BaseException) -> str:

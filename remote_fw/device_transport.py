@@ -1,77 +1,105 @@
 """The remote core's end of the rpmsg link: its mailbox ISR, taking messages Linux posted and
 filling the buffers Linux lent it. Only the shared memory and the two mailboxes are touched.
+
+Runs in the core's own thread and trio loop (remote_fw/cpu.py). Linux's thread writes the same
+rings at the same time, so every "ask to be notified" (avail_event) is followed by a second
+look at the ring, as virtio drivers do after enabling notifications: a buffer posted between
+the two is never left waiting for a kick that will not come.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Callable
+import time
 
 import trio
 
-from .isr import in_kick, leave_kick
+from .deadline_timer import DeadlineTimer
 from .kick_queue import KickQueue
-from .mailbox import Mailbox
+from .mailbox import Mailbox, loop_doorbell
 from .rpmsg_header import RPMSG_HDR, RPMSG_HDR_SIZE
 from .shared_memory import VRING_HOST_TO_REMOTE, VRING_REMOTE_TO_HOST, SharedMemory
+from .timing import CoreTiming
 
 log = logging.getLogger(__name__)
 
 SENDS_PER_CHECKPOINT = 64
-"""On the board a core runs beside Linux; here it shares one trio thread with Linux, the FUSE
-session and the other cores. A core sending back to back from its own task (a streaming
-firmware) lets them run after this many messages, so nothing freezes while it streams. A yield
-costs about as much as one message, so this costs under 2 %. Sends inside a kick are not counted:
-Linux is waiting for that pass, and what it posted bounds it."""
+"""A core sending back to back from one task (a streaming firmware) lets its own ISR and other
+tasks run after this many messages; its watchdog counts a loop that never comes back as stuck."""
+
+
+class Pacer:
+    """The core's modelled CPU time: work is charged back to back from when the core is free."""
+
+    def __init__(self, timer: DeadlineTimer) -> None:
+        self.timer = timer
+        self.busy_until = 0.0
+
+    async def spend(self, seconds: float, start: float | None = None) -> None:
+        """Be busy for `seconds` from `start` (default now), after earlier work."""
+        begin = max(self.busy_until, time.monotonic() if start is None else start)
+        self.busy_until = begin + seconds
+        await self.timer.sleep_until(self.busy_until)
 
 
 class DeviceTransport:
     def __init__(
-        self, shm: SharedMemory, from_host: Mailbox, to_host: Mailbox, irq_latency: float = 0.0
+        self,
+        shm: SharedMemory,
+        from_host: Mailbox,
+        to_host: Mailbox,
+        timing: CoreTiming | None = None,
+        timer: DeadlineTimer | None = None,
     ) -> None:
         self.mtu = shm.buf_size - RPMSG_HDR_SIZE
+        self.timing = timing or CoreTiming()
+        self.timer = timer or DeadlineTimer()
+        self.pacer = Pacer(self.timer)
         self._shm = shm
         self._mem = shm.mem
         self._inbound = shm.vrings[VRING_HOST_TO_REMOTE]
         self._outbound = shm.vrings[VRING_REMOTE_TO_HOST]
         self._from_host = from_host
-        self._kicks = KickQueue(to_host)
-        self._irq_latency = irq_latency
+        self._kicks = KickQueue(to_host, self.timing.irq_latency, self.timer.sleep_until)
         self._in_last_avail = 0
         self._out_last_avail = 0
         self._sent_since_checkpoint = 0
         self._rx_kicked = False
-        self.on_kick: Callable[[], bool] | None = None
-        """Runs the RX pass inside the kick; False when it could not finish it there."""
+        self.rx_kick_time = 0.0
+        """When the ISR saw the latest inbound kick (modelled: kick + irq_latency)."""
         self._rx_waiter = trio.lowlevel.ParkingLot()
         self._buffer_waiters = trio.lowlevel.ParkingLot()
 
+    @property
+    def kicks_idle(self) -> bool:
+        """Every kick towards Linux has been posted (none waits for its latency or a slot)."""
+        return self._kicks.idle
+
     async def run_isr(self) -> None:
-        """The core's mailbox interrupt: wake the RX loop or the senders waiting for buffers;
-        also posts the core's own kicks that found Linux's mailbox full.
-
-        Without a modelled IRQ latency, a kick into an empty mailbox is handled at once by
-        `_isr` (see Mailbox); with one, every kick waits its latency in this task.
-        """
-        mailbox = self._from_host
-        if not self._irq_latency:
-            mailbox.attach(self._isr)
-        try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._kicks.run)
+        """The core's mailbox interrupt: wake the RX loop or the senders waiting for buffers,
+        each kick `irq_latency` after Linux posted it; also posts the core's own kicks."""
+        mailbox, latency = self._from_host, self.timing.irq_latency
+        irq = trio.lowlevel.ParkingLot()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._kicks.run)
+            mailbox.attach(loop_doorbell(irq.unpark_all))
+            try:
                 while True:
-                    vring = await mailbox.receive()
-                    if self._irq_latency:
-                        await trio.sleep(self._irq_latency)
-                    self._isr(vring)
-        finally:
-            mailbox.attach(None)
+                    entry = mailbox.take()
+                    if entry is None:
+                        await irq.park()
+                        continue
+                    vring, posted = entry
+                    if latency:
+                        await self.timer.sleep_until(posted + latency)
+                    self._isr(vring, posted + latency)
+            finally:
+                mailbox.attach(None)
 
-    def _isr(self, vring: int) -> None:
+    def _isr(self, vring: int, when: float) -> None:
         if vring == VRING_HOST_TO_REMOTE:
-            if self.on_kick is not None and self.on_kick():
-                return
             self._rx_kicked = True
+            self.rx_kick_time = when
             self._rx_waiter.unpark_all()
         elif vring == VRING_REMOTE_TO_HOST:
             self._buffer_waiters.unpark_all()
@@ -95,7 +123,9 @@ class DeviceTransport:
         avail = ring.avail_idx()
         if last == avail:
             ring.avail_event = last
-            return []
+            avail = ring.avail_idx()  # posted while we asked? then take it now
+            if last == avail:
+                return []
         messages = []
         notify = False
         while last != avail:
@@ -138,16 +168,16 @@ class DeviceTransport:
         return True
 
     async def send(self, src: int, dst: int, payload: bytes) -> None:
-        """Fill one of Linux's RX buffers; wait while Linux has none posted."""
+        """Fill one of Linux's RX buffers (after the modelled copy); wait while Linux has none
+        posted."""
+        if self.timing.per_byte:
+            await self.pacer.spend(self.timing.per_byte * len(payload))
         while not self.try_send(src, dst, payload):
-            await leave_kick()
             ring = self._outbound
-            if self._out_last_avail != ring.avail_idx():
-                continue
             ring.avail_event = self._out_last_avail
+            if self._out_last_avail != ring.avail_idx():  # reposted while we asked
+                continue
             await self._buffer_waiters.park()
-        if in_kick():
-            return
         self._sent_since_checkpoint += 1
         if self._sent_since_checkpoint >= SENDS_PER_CHECKPOINT:
             self._sent_since_checkpoint = 0

@@ -11,7 +11,6 @@ import trio
 
 from .device_transport import DeviceTransport
 from .errors import AddressInUseError, PayloadTooLargeError
-from .isr import leave_kick
 from .name_service import NsFlags, NsMessage
 from .rpmsg_header import RPMSG_ADDR_ANY, RPMSG_NS_ADDR, RPMSG_RESERVED_ADDRESSES
 from .trace_buffer import TraceBuffer
@@ -21,17 +20,6 @@ log = logging.getLogger(__name__)
 Callback = Callable[["Endpoint", int, bytes], Union[Awaitable[None], None]]
 """callback(endpoint, src, payload); plain or async. Runs inline in the core's RX loop."""
 
-_KICK_SAFE = "__rpmsg_kick_safe__"
-
-
-def kick_safe(callback: Callback) -> Callback:
-    """Mark an async callback that awaits nothing but this module's Endpoint methods, so the
-    core may run it inside the kick (remote_fw/isr.py). Unmarked async callbacks always run in
-    the core's RX task, whatever they await."""
-    setattr(callback, _KICK_SAFE, True)
-    return callback
-
-
 class Endpoint:
     """A local rpmsg address on the core (TI RPMessage_Object, OpenAMP rpmsg_endpoint)."""
 
@@ -39,7 +27,6 @@ class Endpoint:
         self.addr = addr
         self.callback = callback
         self._is_async = inspect.iscoroutinefunction(callback)
-        self._kick_safe = not self._is_async or getattr(callback, _KICK_SAFE, False)
         self._table = table
         self._queue: deque[tuple[int, bytes]] = deque()
         self._readers = trio.lowlevel.ParkingLot()
@@ -59,9 +46,6 @@ class Endpoint:
         if self.callback is not None:
             raise RuntimeError(f"endpoint {self.addr} delivers to its callback; recv() is unused")
         while not self._queue:
-            await leave_kick()
-            if self._queue:
-                break
             await self._readers.park()
         return self._queue.popleft()
 
@@ -137,10 +121,8 @@ class EndpointTable:
             ep._deliver(src, data)
         elif not ep._is_async:
             ep.callback(ep, src, data)
-        elif ep._kick_safe:
-            return ep.callback(ep, src, data)
         else:
-            return _in_task(ep, src, data)
+            return ep.callback(ep, src, data)
         return None
 
     def _note_linux_service(self, data: bytes) -> None:
@@ -151,8 +133,3 @@ class EndpointTable:
             return
         self.trace.write(f"name service: Linux {msg.flags.name.lower()} {msg.name!r} at {msg.addr}")
 
-
-async def _in_task(ep: Endpoint, src: int, data: bytes) -> None:
-    """Run an async callback that may block in the core's RX task, never inside a kick."""
-    await leave_kick()
-    await ep.callback(ep, src, data)  # type: ignore[misc]

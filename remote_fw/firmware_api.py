@@ -3,13 +3,13 @@
 A firmware is a module (or any object) with an `async def main(ctx: FirmwareContext)`. `main`
 may return once its endpoints are set up: callbacks keep running until the core stops.
 An exception escaping `main` or a callback crashes the core, as a fault would on the board.
+Each core runs in its own thread with its own trio loop: a firmware may block or spin, and
+only its own core stops (its watchdog then crashes it). No scheduling annotations are needed.
 """
 
 from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Protocol
-
-import trio
 
 from .endpoint import Callback, Endpoint, EndpointTable
 from .rpmsg_header import RPMSG_ADDR_ANY, RPMSG_NS_ADDR
@@ -43,7 +43,8 @@ class FirmwareContext:
         return self._endpoints.create(addr, callback)
 
     async def sleep(self, seconds: float) -> None:
-        await trio.sleep(seconds)
+        """Sleep on the core's own clock, to the microsecond (trio.sleep rounds up to ms)."""
+        await self._endpoints.device.timer.sleep(seconds)
 
     def log(self, message: str) -> None:
         """Write a line to the core's trace buffer (Linux shows it as debugfs trace0)."""

@@ -1,7 +1,10 @@
 """The Linux end of one core's rpmsg link: what virtio_rpmsg_bus does with the vrings and mailbox.
 
 The Linux side calls `send` synchronously from its request handlers, so the hot path is plain
-struct packing into shared memory. `run` is Linux's mailbox ISR + bottom half.
+struct packing into shared memory. `run` connects Linux's mailbox ISR + bottom half: the core,
+another thread, rings it through the loop's TrioToken, so a reply is handled between Linux's
+tasks, never inside the write (kick) that caused it. Every "notify me" (used_event) is followed
+by a second look at the ring, since the core writes it at the same time.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import trio
 
 from .errors import PayloadTooLargeError
 from .kick_queue import KickQueue
-from .mailbox import Mailbox
+from .mailbox import Mailbox, loop_doorbell
 from .rpmsg_header import RPMSG_HDR, RPMSG_HDR_SIZE
 from .shared_memory import VRING_HOST_TO_REMOTE, VRING_REMOTE_TO_HOST, SharedMemory
 from .vring import VRING_DESC_F_WRITE
@@ -62,7 +65,9 @@ class HostTransport:
         buf = self._get_tx_buf()
         if buf is None:
             self._want_tx_complete()
-            return False
+            buf = self._get_tx_buf()  # returned while we asked?
+            if buf is None:
+                return False
         off = self._tx_off[buf]
         RPMSG_HDR.pack_into(self._mem, off, src, dst, 0, n, 0)
         self._mem[off + RPMSG_HDR_SIZE : off + RPMSG_HDR_SIZE + n] = payload
@@ -77,7 +82,7 @@ class HostTransport:
         if self._last_sbuf < self.num_bufs or self._tx.used_idx() != self._tx_last_used:
             return True
         self._want_tx_complete()
-        return False
+        return self._tx.used_idx() != self._tx_last_used  # returned while we asked?
 
     def _want_tx_complete(self) -> None:
         # virtio_rpmsg_bus enables the TX-done interrupt only while someone waits for a buffer.
@@ -95,20 +100,26 @@ class HostTransport:
         return head
 
     async def run(self) -> None:
-        """Linux's mailbox ISR for this core; runs until cancelled.
-
-        While it runs, a kick into an empty mailbox is handled at once by `_isr` (see Mailbox);
-        kicks that queued behind a busy handler are taken here.
-        """
+        """Connect Linux's mailbox ISR for this core; until cancelled, each kick from the core
+        is handled in this loop, between tasks (`_interrupt`)."""
         mailbox = self._from_remote
-        mailbox.attach(self._isr)
-        try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._kicks.run)
-                while True:
-                    self._isr(await mailbox.receive())
-        finally:
-            mailbox.attach(None)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._kicks.run)
+            mailbox.attach(loop_doorbell(self._interrupt))
+            try:
+                await trio.sleep_forever()
+            finally:
+                mailbox.attach(None)
+
+    def _interrupt(self) -> None:
+        """The doorbell rang: handle every kick in the FIFO. Runs from trio's entry queue,
+        where an exception would end the whole loop, so a bug here is logged instead."""
+        mailbox = self._from_remote
+        while (entry := mailbox.take()) is not None:
+            try:
+                self._isr(entry[0])
+            except Exception:
+                log.exception("%s: Linux's handler of a kick failed", mailbox.name)
 
     def _isr(self, vring: int) -> None:
         if vring == VRING_REMOTE_TO_HOST:
@@ -124,21 +135,21 @@ class HostTransport:
         rx, mem, offsets = self._rx, self._mem, self._rx_off
         max_len = self.buf_size
         last = self._rx_last_used
-        used = rx.used_idx()
         kick = False
-        while last != used:
-            head, length = rx.used_entry(last)
-            last = (last + 1) & 0xFFFF
-            off = offsets[head]
-            src, dst, _reserved, n, _flags = RPMSG_HDR.unpack_from(mem, off)
-            if length > max_len or n > length - RPMSG_HDR_SIZE:
-                log.warning("inbound msg too big: (%d, %d), dropped", length, n)
-            elif self.on_receive is not None:
-                start = off + RPMSG_HDR_SIZE
-                self.on_receive(src, dst, bytes(mem[start : start + n]))
-            kick |= rx.add_avail(head)
-        self._rx_last_used = last
-        rx.used_event = last
+        while last != (used := rx.used_idx()):
+            while last != used:
+                head, length = rx.used_entry(last)
+                last = (last + 1) & 0xFFFF
+                self._rx_last_used = last
+                off = offsets[head]
+                src, dst, _reserved, n, _flags = RPMSG_HDR.unpack_from(mem, off)
+                if length > max_len or n > length - RPMSG_HDR_SIZE:
+                    log.warning("inbound msg too big: (%d, %d), dropped", length, n)
+                elif self.on_receive is not None:
+                    start = off + RPMSG_HDR_SIZE
+                    self.on_receive(src, dst, bytes(mem[start : start + n]))
+                kick |= rx.add_avail(head)
+            rx.used_event = last  # then look again: the core may have filled one meanwhile
         if kick:
             self._kicks.kick(VRING_REMOTE_TO_HOST)
 

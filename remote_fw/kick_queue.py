@@ -1,36 +1,63 @@
-"""Kicks that found the mailbox FIFO full, posted in order by a task, so a kick never blocks.
+"""Kicks on their way into a mailbox: posted in order, never dropped, never blocking the kicker.
 
-Both ends kick from paths that must not wait: Linux from a FUSE request, the remote from an
-RX pass run inside Linux's kick (remote_fw/isr.py). A kick goes straight into the mailbox when
-the FIFO has room and no earlier kick is still queued; otherwise it queues here and `run`
-posts it as soon as the receiver frees a slot. None is dropped and the order is kept.
+Both ends kick from paths that must not wait: Linux from a FUSE request, the core from its RX
+pass. A kick goes straight into the mailbox when the FIFO has room, no earlier kick is still
+queued and no latency is modelled; otherwise it queues here and `run` posts it — at its due
+time (kick time + `latency`, the core's interrupt latency towards Linux) and as soon as the
+receiver has freed a FIFO slot. The order is kept.
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from typing import Awaitable, Callable
 
 import trio
 
-from .mailbox import Mailbox
+from .mailbox import Mailbox, loop_doorbell
 
 
 class KickQueue:
-    def __init__(self, mailbox: Mailbox) -> None:
+    def __init__(
+        self,
+        mailbox: Mailbox,
+        latency: float = 0.0,
+        sleep_until: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
         self._mailbox = mailbox
-        self._deferred: deque[int] = deque()
+        self._latency = latency
+        self._sleep_until = sleep_until
+        self._deferred: deque[tuple[int, float]] = deque()
         self._forwarder = trio.lowlevel.ParkingLot()
+
+    @property
+    def idle(self) -> bool:
+        """No kick is waiting to be posted."""
+        return not self._deferred
 
     def kick(self, vring: int) -> None:
         """Notify the other side that `vring` has news, without waiting."""
-        if self._deferred or not self._mailbox.try_send(vring):
-            self._deferred.append(vring)
+        now = time.monotonic()
+        if self._latency or self._deferred or not self._mailbox.try_send(vring, now):
+            self._deferred.append((vring, now + self._latency))
             self._forwarder.unpark()
 
     async def run(self) -> None:
-        """Post the queued kicks, oldest first, until cancelled."""
-        while True:
-            while not self._deferred:
-                await self._forwarder.park()
-            await self._mailbox.send(self._deferred[0])
-            self._deferred.popleft()
+        """Post the queued kicks, oldest first, each at its due time, until cancelled.
+        Runs in the sender's loop."""
+        mailbox, deferred = self._mailbox, self._deferred
+        space = trio.lowlevel.ParkingLot()
+        mailbox.on_space(loop_doorbell(space.unpark_all))
+        try:
+            while True:
+                while not deferred:
+                    await self._forwarder.park()
+                vring, due = deferred[0]
+                if self._sleep_until is not None and due > time.monotonic():
+                    await self._sleep_until(due)
+                while not mailbox.try_send(vring, due):
+                    await space.park()
+                deferred.popleft()
+        finally:
+            mailbox.on_space(None)

@@ -1,16 +1,18 @@
 """A hardware mailbox: a 4-entry FIFO of 32-bit messages in one direction (TI K3 mailbox
 cluster). rpmsg uses it for kicks: the message is the id of the vring that has news.
 
-A full FIFO never drops: `send` waits for space, and waiting senders keep their order.
-
-The receiving side may attach its interrupt handler: a message posted while the FIFO is empty
-and the handler is not running is handed to it at once, inside `try_send` — an idle CPU takes
-the interrupt immediately. Otherwise the message queues and the ISR task takes it with
-`receive`, as before. That saves the trio task switch on every kick of the hot path.
+The two ends are two CPUs, here two threads: Linux's trio loop and the core's own. Each entry
+carries the time it was posted, so the receiver can model its interrupt latency. The receiver
+attaches a *doorbell*, a thread-safe callable that schedules its interrupt handler in its own
+thread; it rings when the FIFO goes from empty to non-empty, and the handler then `take`s
+until the FIFO is empty. A full FIFO refuses `try_send`; the sender's `on_space` rings when a
+slot frees (see KickQueue). `sever` cuts the link for good: a stopped or crashed core's
+thread, which may still be running, can no longer reach Linux, nor Linux it.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from typing import Callable
 
@@ -18,68 +20,83 @@ import trio
 
 MAILBOX_FIFO_DEPTH = 4
 
+Doorbell = Callable[[], None]
+
 
 class Mailbox:
     def __init__(self, name: str, depth: int = MAILBOX_FIFO_DEPTH) -> None:
         self.name = name
         self.depth = depth
-        self._fifo: deque[int] = deque()
-        self._waiting_senders: deque[tuple[int, trio.Event]] = deque()
-        self._receivers = trio.lowlevel.ParkingLot()
-        self._handler: Callable[[int], None] | None = None
-        self._in_handler = False
+        self._lock = threading.Lock()
+        self._fifo: deque[tuple[int, float]] = deque()
+        self._doorbell: Doorbell | None = None
+        self._on_space: Doorbell | None = None
+        self._sender_refused = False
+        self.severed = False
 
     def __len__(self) -> int:
-        """Messages in the FIFO now (waiting senders not counted)."""
+        """Messages in the FIFO now."""
         return len(self._fifo)
 
-    @property
-    def senders_waiting(self) -> int:
-        return len(self._waiting_senders)
+    def attach(self, doorbell: Doorbell | None) -> None:
+        """Connect (None: disconnect) the receiver's interrupt line; rings at once if a message
+        is already waiting."""
+        with self._lock:
+            self._doorbell = None if self.severed else doorbell
+            ring = doorbell is not None and bool(self._fifo)
+        if ring:
+            doorbell()
 
-    def attach(self, handler: Callable[[int], None] | None) -> None:
-        """Set (or with None, remove) the receiver's synchronous interrupt handler."""
-        self._handler = handler
+    def on_space(self, callback: Doorbell | None) -> None:
+        """Connect the sender's 'a slot is free again' line (rings after a refused try_send)."""
+        with self._lock:
+            self._on_space = None if self.severed else callback
 
-    def try_send(self, msg: int) -> bool:
-        """Post without waiting; False when the FIFO is full (or others already wait)."""
-        if self._waiting_senders or len(self._fifo) >= self.depth:
-            return False
-        handler = self._handler
-        if handler is not None and not self._fifo and not self._in_handler:
-            self._in_handler = True
-            try:
-                handler(msg)
-            finally:
-                self._in_handler = False
-            return True
-        self._fifo.append(msg)
-        self._receivers.unpark()
+    def try_send(self, msg: int, posted: float) -> bool:
+        """Post `msg`, stamped `posted` (time.monotonic()); False when the FIFO is full.
+        After `sever` every message is accepted and dropped."""
+        with self._lock:
+            if self.severed:
+                return True
+            if len(self._fifo) >= self.depth:
+                self._sender_refused = True
+                return False
+            self._fifo.append((msg, posted))
+            doorbell = self._doorbell if len(self._fifo) == 1 else None
+        if doorbell is not None:
+            doorbell()
         return True
 
-    async def send(self, msg: int) -> None:
-        """Post, waiting for a free FIFO slot in arrival order."""
-        if self.try_send(msg):
-            await trio.lowlevel.checkpoint_if_cancelled()
-            return
-        entry = (msg, trio.Event())
-        self._waiting_senders.append(entry)
-        try:
-            await entry[1].wait()
-        except BaseException:
-            if not entry[1].is_set():
-                self._waiting_senders.remove(entry)
-            raise
+    def take(self) -> tuple[int, float] | None:
+        """The oldest (message, posted time), or None when empty (the receiver's ISR)."""
+        with self._lock:
+            if not self._fifo:
+                return None
+            entry = self._fifo.popleft()
+            on_space = self._on_space if self._sender_refused else None
+            self._sender_refused = False
+        if on_space is not None:
+            on_space()
+        return entry
 
-    async def receive(self) -> int:
-        """Take the oldest message, waiting for one (what the receiving ISR does)."""
-        if self._fifo:
-            await trio.lowlevel.checkpoint_if_cancelled()
-        while not self._fifo:
-            await self._receivers.park()
-        msg = self._fifo.popleft()
-        if self._waiting_senders:
-            waiting_msg, delivered = self._waiting_senders.popleft()
-            self._fifo.append(waiting_msg)
-            delivered.set()
-        return msg
+    def sever(self) -> None:
+        """Disconnect both ends for good and forget what is queued."""
+        with self._lock:
+            self.severed = True
+            self._fifo.clear()
+            self._doorbell = None
+            self._on_space = None
+
+
+def loop_doorbell(handler: Callable[[], None]) -> Doorbell:
+    """A doorbell that runs `handler` in the calling trio loop, rung from any thread; a
+    doorbell of a loop that has ended rings nowhere."""
+    token = trio.lowlevel.current_trio_token()
+
+    def ring() -> None:
+        try:
+            token.run_sync_soon(handler)
+        except trio.RunFinishedError:
+            pass
+
+    return ring

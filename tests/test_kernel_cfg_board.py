@@ -102,7 +102,7 @@ ERRORS = [
     ('soc = "AM62X"\ncores = 9', "cores", "must be a table"),
     ('soc = "AM62X"\ncores = {9 = 1}', "cores.9", "must be a table"),
     ('soc = "AM62X"\n[cores.9]\nbuf_size = 500', "cores.9.buf_size",
-     "500 is not allowed; a power of two from 32 to 65536"),
+     "500 is not allowed; a power of two from 64"),
     ('soc = "AM62X"\n[cores.9]\nbuf_size = 16', "cores.9.buf_size", "16 is not allowed"),
     ('soc = "AM62X"\n[cores.9]\nbuf_size = "512"', "cores.9.buf_size", "must be an integer"),
     ('soc = "AM62X"\n[cores.9]\nnum_bufs = 512', "cores.9.num_bufs",
@@ -116,7 +116,8 @@ ERRORS = [
     ('soc = "AM62X"\n[cores.9]\nfirmware = "/lib/firmware/x"', "cores.9.firmware",
      "must be relative"),
     ('soc = "AM62X"\n[cores.9]\nfirmwre = "echo"', "cores.9.firmwre",
-     "unknown key; allowed: autostart, buf_size, config, firmware, irq_latency_us, num_bufs, processing_us"),
+     "unknown key; allowed: autostart, buf_size, config, firmware, ipc_only, irq_latency_us, "
+     "num_bufs, per_byte_ns, processing_us, watchdog_ms"),
     ('soc = "AM62X"\nboard = "x"\n[cores.9]', "board", "unknown key; allowed:"),
     ('soc = "AM62X"\n[dev]\nmode = "rw-------"\n[cores.9]', "dev.mode",
      "'rw-------' is not a permission mode"),
@@ -163,3 +164,42 @@ def test_core_timing_is_read_in_microseconds_and_checked():
     assert board.cores[9].irq_latency_us == 12.5
     with pytest.raises(BoardError, match="cores.9.processing_us"):
         board_from_dict({"soc": "am62x", "cores": {"9": {"processing_us": -1}}}, ".")
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("irq_latency_us", "nan", "nan is not a finite number"),
+    ("processing_us", "inf", "inf is not a finite number"),
+    ("per_byte_ns", "-inf", "-inf is not a finite number"),
+    ("per_byte_ns", "-0.5", "-0.5 must be ≥ 0"),
+    ("watchdog_ms", "0", "0 must be > 0"),
+    ("processing_us", '"fast"', "'fast' is not a number"),
+])
+def test_timing_keys_that_can_never_work_are_refused(tmp_path, key, value, message):
+    path = write(tmp_path, f'soc = "AM62X"\n[cores.9]\n{key} = {value}\n')  # TOML has nan, inf
+    with pytest.raises(BoardError) as info:
+        load_board(path)
+    assert info.value.key == f"cores.9.{key}" and message in info.value.message
+
+
+def test_a_buffer_too_small_for_a_name_service_message_is_refused(tmp_path):
+    # 40-byte rpmsg_ns_msg + 16-byte rpmsg_hdr = 56: 32 can never announce a channel
+    with pytest.raises(BoardError, match="cores.9.buf_size: 32 is not allowed.*40-byte name-service"):
+        load_board(write(tmp_path, 'soc = "AM62X"\n[cores.9]\nbuf_size = 32\n'))
+    assert load_board(write(tmp_path, 'soc = "AM62X"\n[cores.9]\nbuf_size = 64\n')
+                      ).cores[9].buf_size == 64
+
+
+def test_timing_mode_and_per_kind_defaults():
+    from kernel_cfg.core_timing import KIND_TIMING, core_timing
+    board = board_from_dict({"soc": "am64x", "timing": "fast",
+                             "cores": {"2": {"watchdog_ms": 300}}}, ".")
+    assert board.timing == "fast"
+    fast = core_timing("R5F", board.cores[2], board.timing)
+    assert (fast.irq_latency_us, fast.processing_us, fast.per_byte_ns) == (0, 0, 0)
+    assert fast.watchdog_ms == 300
+    r5f = core_timing("R5F", board.cores[2], "board")
+    assert r5f.irq_latency_us == KIND_TIMING["R5F"].irq_latency_us
+    assert r5f.round_trip_us(490) > r5f.round_trip_us(1) > 0
+    assert core_timing("M4F", None).processing_us > r5f.processing_us  # half the clock
+    with pytest.raises(BoardError, match="timing: 'slow' is not allowed; board or fast"):
+        board_from_dict({"soc": "am62x", "timing": "slow", "cores": {"9": {}}}, ".")

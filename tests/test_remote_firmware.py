@@ -7,7 +7,6 @@ import struct
 
 import pytest
 import trio
-import trio.testing
 
 import remote_fw.builtin.sample
 from remote_fw import (
@@ -19,7 +18,7 @@ from remote_fw import (
     RemoteCore,
     load_firmware,
 )
-from test_remote_core import boot
+from test_remote_core import boot, eventually
 
 
 @pytest.mark.parametrize("name", ["", "..", "../echo", "fw/../../etc/passwd", "sub/echo", "/lib/firmware/echo", "a\0b"])
@@ -122,8 +121,7 @@ async def test_an_installed_plugin_is_found_through_its_entry_point(tmp_path, mo
     assert load_firmware("acme-dsp").origin == "plugin acme-fw"
     core = RemoteCore("c7x0")
     core.start(nursery, "acme-dsp")
-    await trio.testing.wait_all_tasks_blocked()
-    assert "acme plugin up" in core.trace_text()
+    await eventually(lambda: "acme plugin up" in core.trace_text())
     core.stop()
 
 
@@ -181,7 +179,7 @@ async def test_linux_announcements_reach_the_core_name_service(nursery):
     await linux.wait_for(lambda: len(linux.services) == 2)
     linux.host.send(1024, 53, NsMessage("linux.svc", 1024, NsFlags.CREATE).pack())
     linux.host.send(1024, 77, b"nobody home")
-    await trio.testing.wait_all_tasks_blocked()
+    await eventually(lambda: "no endpoint at 77" in core.trace_text())
     trace = core.trace_text()
     assert "name service: Linux create 'linux.svc' at 1024" in trace
     assert "no endpoint at 77: dropped 11 bytes from 1024" in trace
@@ -194,7 +192,8 @@ async def test_sink_consumes_and_counts(nursery):
     await linux.wait_for(lambda: linux.services == {"rpmsg_chrdev": 14})
     for n in range(25):
         await linux.send(1024, 14, bytes(100))
-    await trio.testing.wait_all_tasks_blocked()
+    await eventually(lambda: "sink: 20 messages" in core.trace_text())
+    await trio.sleep(0.05)
     trace = core.trace_text()
     assert "sink: 20 messages, 2000 bytes" in trace and "sink: 30" not in trace
     assert linux.messages == []
@@ -224,5 +223,5 @@ async def test_the_sample_firmware_copied_into_a_board_directory_works(tmp_path,
     assert [p for _s, _d, p in replies] == [b"welcome", b"HELLO", b"RPMSG", b"served 2"]
     await linux.send(1024, addr, b"bye")
     await linux.wait_for(lambda: "sample.upper" not in linux.services)  # NS destroy arrived
-    assert "sample: service withdrawn" in core.trace_text()
+    await eventually(lambda: "sample: service withdrawn" in core.trace_text())
     core.stop()

@@ -4,14 +4,12 @@ to its sender's address from the endpoint that received it.
 config: none.
 """
 
-from remote_fw.endpoint import kick_safe
 from remote_fw.firmware_api import Endpoint, FirmwareContext
 
 PING_PONG_ADDR = 13
 CHRDEV_ADDR = 14
 
 
-@kick_safe  # awaits only ep.send: the core may answer inside Linux's kick
 async def echo_back(ep: Endpoint, src: int, data: bytes) -> None:
     await ep.send(src, data)
 
