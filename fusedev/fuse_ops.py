@@ -2,8 +2,8 @@
 
 libfuse calls these synchronously from `fuse_session_process_buf`, inside the trio thread.
 Most requests are answered at once. A device read or write that has to wait keeps its
-request and is finished later by a trio task, which an INTERRUPT from the kernel (the client
-got a signal) cancels, answering EINTR.
+request and is finished later; an INTERRUPT from the kernel answers EINTR when the client has
+a signal to handle or to die of, and is otherwise (a stop, a debugger) waited out.
 
 Entries are cached by the kernel (see `vfs`), so a removed node's entry is invalidated, from a
 worker thread (the kernel takes the parent directory's lock, which a LOOKUP we have not read
@@ -23,12 +23,15 @@ import trio
 
 from fusedev._fuse_cffi import ffi, lib
 from fusedev.fileops import FsError, OpenFile, PollTable, WouldBlock
+from fusedev.signal_pending import ends_the_call
 from fusedev.kernfs_file import AttributeHandle
-from fusedev.vfs import CACHE_TIMEOUT, Attribute, DeviceFile, Directory, Node, Symlink
+from fusedev.vfs import (CACHE_TIMEOUT, Attribute, DeviceFile, Directory, Node, Symlink,
+                         fs_bytes)
 
 log = logging.getLogger(__name__)
 
 ROOT_ID = 1
+SIGNAL_WATCH_INTERVAL = 0.05  # seconds between looks at a stopped or traced client's signals
 _IOC_DIRSHIFT = 30
 _IOC_WRITE = 1
 
@@ -45,17 +48,27 @@ class DirHandle:
 
 
 class PendingRequest:
-    """A request answered later by a trio task; an INTERRUPT cancels the task."""
+    """A request answered later by a trio task; an INTERRUPT that ends the call cancels it."""
 
-    __slots__ = ("req", "scope", "interrupted", "handle")
+    __slots__ = ("req", "scope", "interrupted", "handle", "ops", "done")
 
-    def __init__(self, req: Any) -> None:
+    def __init__(self, req: Any, ops: Operations) -> None:
         self.req = req
         self.scope = trio.CancelScope()
         self.interrupted = False
         self.handle = ffi.new_handle(self)
+        self.ops = ops
+        self.done = False
+
+    @property
+    def unanswered(self) -> bool:
+        return not self.done
 
     def interrupt(self) -> None:
+        self.ops.interrupted(self)
+
+    def cancel(self) -> None:
+        """End the call with EINTR (answered by the task)."""
         self.interrupted = True
         self.scope.cancel()
 
@@ -64,7 +77,8 @@ class WaitingRequest:
     """A request without a deadline waiting on a wait queue, retried inside `wake_up`.
 
     The wake-up that makes it ready (a message arriving) answers it at once: no trio task, no
-    scheduling hop. An INTERRUPT answers EINTR; `abandon` forgets it when the session ends.
+    scheduling hop. An INTERRUPT that ends the call answers EINTR (`Operations.interrupted`);
+    `abandon` forgets it when the session ends.
     """
 
     __slots__ = ("req", "attempt", "reply", "queue", "handle", "waiting", "interrupted", "ops")
@@ -107,7 +121,15 @@ class WaitingRequest:
             self.ops.send(self.reply, req, result)
         self.ops.waiting.discard(self)
 
+    @property
+    def unanswered(self) -> bool:
+        return self.waiting
+
     def interrupt(self) -> None:
+        self.ops.interrupted(self)
+
+    def cancel(self) -> None:
+        """End the call with EINTR (or, before it waits, tell `defer` to)."""
         self.interrupted = True
         if self.waiting:
             self.abandon()
@@ -177,7 +199,7 @@ class Operations:
         """Removed from the tree: the kernel's cached entry must go before anyone can tell."""
         if node.nlookup and self._invalidations is not None:
             self._unfinished_invalidations += 1
-            self._invalidations.send_nowait((self.ino_of(parent), name.encode()))
+            self._invalidations.send_nowait((self.ino_of(parent), fs_bytes(name)))
 
     async def run_invalidations(self) -> None:
         """Send entry invalidations from a worker thread, all that are queued in one hop.
@@ -232,7 +254,7 @@ class Operations:
             self.waiting.add(waiting)
             waiting.wait(blocked.queue)
             return
-        pending = PendingRequest(req)
+        pending = PendingRequest(req, self)
         lib.fuse_req_interrupt_func(req, lib.py_interrupt, pending.handle)
         if pending.interrupted:
             self.send(lib.fuse_reply_err, req, errno.EINTR)
@@ -244,32 +266,62 @@ class Operations:
         req = pending.req
         deadline = (trio.current_time() + blocked.timeout
                     if blocked.timeout is not None else float("inf"))
-        with pending.scope:
-            while True:
-                # Try again first: a wake-up may have come before this task ran. From a
-                # failed attempt to the sleep below nothing yields, so none is lost.
-                try:
-                    result = attempt()
-                except WouldBlock as again:
-                    blocked = again
-                except OSError as exc:
-                    self.send(reply_err, req, exc.errno)
-                    return
-                except Exception:
-                    log.exception("deferred request failed")
-                    self.send(lib.fuse_reply_err, req, errno.EIO)
-                    return
-                else:
-                    self.send(reply, req, result)
-                    return
-                with trio.move_on_at(deadline) as timer:
-                    await blocked.queue.sleep()
-                if timer.cancelled_caught:
-                    self.send(reply_err, req, blocked.timeout_errno)
-                    return
-        if pending.interrupted:
-            self.send(lib.fuse_reply_err, req, errno.EINTR)
-        # otherwise the session is going away; the kernel aborts the request itself
+        try:
+            with pending.scope:
+                while True:
+                    # Try again first: a wake-up may have come before this task ran. From a
+                    # failed attempt to the sleep below nothing yields, so none is lost.
+                    try:
+                        result = attempt()
+                    except WouldBlock as again:
+                        blocked = again
+                    except OSError as exc:
+                        self.send(reply_err, req, exc.errno)
+                        return
+                    except Exception:
+                        log.exception("deferred request failed")
+                        self.send(lib.fuse_reply_err, req, errno.EIO)
+                        return
+                    else:
+                        self.send(reply, req, result)
+                        return
+                    with trio.move_on_at(deadline) as timer:
+                        await blocked.queue.sleep()
+                    if timer.cancelled_caught:
+                        self.send(reply_err, req, blocked.timeout_errno)
+                        return
+            if pending.interrupted:
+                self.send(lib.fuse_reply_err, req, errno.EINTR)
+            # otherwise the session is going away; the kernel aborts the request itself
+        finally:
+            pending.done = True
+
+    def interrupted(self, request: PendingRequest | WaitingRequest) -> None:
+        """INTERRUPT for a request that waits (libfuse calls this once per INTERRUPT, maybe
+        from `fuse_req_interrupt_func` inside `defer`).
+
+        EINTR only when the client thread will see a signal: one it catches, or one that
+        kills it (`signal_pending.ends_the_call`). A stop, Ctrl-Z or a debugger attaching
+        also sends INTERRUPT, and on the board the call just restarts; here it keeps
+        waiting. The kernel sends no second INTERRUPT for the request (fs/fuse/dev.c
+        `request_wait_answer` now waits killable), so the thread is watched until the request
+        is answered: a signal that comes later still ends the call, a SIGKILL included.
+        """
+        tid = lib.fuse_req_ctx(request.req).pid  # the requesting thread's id
+        if ends_the_call(tid):
+            request.cancel()
+            return
+        log.debug("INTERRUPT from thread %d without a signal to deliver: still waiting", tid)
+        self.nursery.start_soon(self._watch_signals, request, tid)
+
+    async def _watch_signals(self, request: PendingRequest | WaitingRequest, tid: int) -> None:
+        while True:
+            await trio.sleep(SIGNAL_WATCH_INTERVAL)
+            if not request.unanswered:
+                return
+            if ends_the_call(tid):
+                request.cancel()
+                return
 
     def abandon_waiting(self) -> None:
         """The session is ending: waiting requests must never be answered (the kernel aborts
@@ -328,7 +380,7 @@ class Operations:
         node = self.node(ino)
         if not isinstance(node, Symlink):
             raise FsError(errno.EINVAL)
-        lib.fuse_reply_readlink(req, node.target.encode())
+        lib.fuse_reply_readlink(req, fs_bytes(node.target))
 
     def open(self, req: Any, ino: int, fi: Any) -> None:
         node = self.node(ino)
@@ -426,7 +478,7 @@ class Operations:
         used = 0
         for index in range(offset, len(handle.entries)):
             name, node = handle.entries[index]
-            entry = lib.rpe_add_direntry(req, buf + used, size - used, name.encode(),
+            entry = lib.rpe_add_direntry(req, buf + used, size - used, fs_bytes(name),
                                          self.ino_of(node), node.mode, index + 1)
             if used + entry > size:
                 break
