@@ -1,7 +1,8 @@
 """The in-memory tree the FUSE engine serves: directories, attribute files, symlinks, devices.
 
 Modelled on sysfs and devtmpfs rather than on a disk filesystem: attribute files compute
-their content when opened and may take writes through a callback; symlinks are stored as the
+their content when read (seq_file rules, see `kernfs_file`) and may take writes through a
+callback; symlinks are stored as the
 relative text the kernel would create; device files carry a `FileOperations` object.
 
 Caching: a node never changes its attributes or symlink target after it is made (a "changed"
@@ -141,7 +142,7 @@ class Directory(Node):
 
 
 class Attribute(Node):
-    """A sysfs-style attribute: text computed at open, writes handed to `store`."""
+    """A sysfs-style attribute: text computed when read, writes handed to `store`."""
 
     __slots__ = ("show", "store")
 
