@@ -116,11 +116,12 @@ def test_stop_removes_cached_paths_before_the_write_returns(emu) -> None:
 def test_debugfs_crash_replaces_cached_paths_before_the_write_returns(emu) -> None:
     """With recovery enabled the core restarts inside the write: each old path is gone or is
     a new node (new inode), never the cached old one."""
-    paths = core_paths(emu.root, "virtio0")  # remoteproc0, recovery enabled
+    paths = core_paths(emu.root, "virtio0")  # remoteproc0
+    write(emu.root / M4F / "recovery", "enabled")  # K3 drivers disable it
     for path in paths:
         cache(path)
     old = {path: os.lstat(path).st_ino for path in paths}
-    write(emu.root / M4F_DEBUG / "crash", "watchdog")
+    write(emu.root / M4F_DEBUG / "crash", "1")  # RPROC_WATCHDOG
     for path in paths:
         try:
             assert os.lstat(path).st_ino != old[path], path

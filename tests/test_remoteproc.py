@@ -17,7 +17,8 @@ from rpmsg_ioctl import create_ept
 from sysfs_io import write, write_errno
 
 M4F = "sys/class/remoteproc/remoteproc0"  # AM62x id 9, 5000000.m4fss
-R5F = "sys/class/remoteproc/remoteproc1"  # AM62x id 15, 78000000.r5f
+R5F = "sys/class/remoteproc/remoteproc1"  # AM62x id 15, 78000000.r5f (IPC-only: attached)
+M4F_DEBUG = "sys/kernel/debug/remoteproc/remoteproc0"
 
 
 def wait_for(predicate, timeout: float = 10.0) -> None:
@@ -37,9 +38,12 @@ def test_attributes_read_as_on_the_board(emu) -> None:
     assert (rproc / "name").read_text() == "5000000.m4fss\n"
     assert (rproc / "state").read_text() == "running\n"
     assert (rproc / "firmware").read_text() == "am62-mcu-m4f0_0-fw\n"
-    assert (rproc / "recovery").read_text() == "enabled\n"
-    assert (emu.root / R5F / "recovery").read_text() == "disabled\n"  # the K3 R5F driver
+    assert (rproc / "recovery").read_text() == "disabled\n"  # every K3 driver disables it
     assert (rproc / "coredump").read_text() == "disabled\n"
+    r5f = emu.root / R5F
+    assert (r5f / "state").read_text() == "attached\n"  # the DM firmware, IPC-only mode
+    assert (r5f / "firmware").read_text() == "unknown\n"
+    assert (r5f / "recovery").read_text() == "disabled\n"
     assert os.path.realpath(rproc).startswith(
         str(emu.root / "sys/devices/platform/bus@f0000/bus@f0000:bus@4000000/5000000.m4fss/"))
 
@@ -116,7 +120,8 @@ def test_31_stop_while_a_reader_blocks_gives_epipe_and_start_brings_fresh_device
 def test_crash_with_recovery_enabled_restarts_the_core_with_new_devices(emu) -> None:
     before = channel_node(emu.root, "virtio0")
     fd = os.open(emu.root / "dev" / before, os.O_RDWR)
-    write(emu.root / "sys/kernel/debug/remoteproc/remoteproc0/crash", "watchdog")
+    write(emu.root / M4F / "recovery", "enabled")
+    write(emu.root / M4F_DEBUG / "crash", "1")  # RPROC_WATCHDOG
     with pytest.raises(OSError) as err:
         os.read(fd, 496)
     assert err.value.errno == errno.EPIPE
@@ -130,17 +135,17 @@ def test_crash_with_recovery_enabled_restarts_the_core_with_new_devices(emu) -> 
 
 
 def test_crash_with_recovery_disabled_stays_crashed_until_recover(emu) -> None:
-    rproc = emu.root / R5F
-    debug = emu.root / "sys/kernel/debug/remoteproc/remoteproc1"
+    rproc = emu.root / M4F
+    debug = emu.root / M4F_DEBUG
     assert write_errno(debug / "crash", "oops") == errno.EINVAL
-    write(debug / "crash", "fatal_error")
+    write(debug / "crash", "2")  # RPROC_FATAL_ERROR
     assert (rproc / "state").read_text() == "crashed\n"
     assert write_errno(rproc / "state", "stop") == errno.EINVAL
     write(rproc / "state", "start")  # returns 0 and does nothing
     assert (rproc / "state").read_text() == "crashed\n"
     assert write_errno(rproc / "coredump", "enabled") == errno.EBUSY
     write(debug / "recovery", "recover")
-    assert (rproc / "state").read_text() == "running\n"
+    wait_for(lambda: (rproc / "state").read_text() == "running\n")
 
 
 def test_debugfs_trace_shows_what_the_firmware_logged(emu) -> None:

@@ -343,7 +343,7 @@ def test_10_a_full_tx_ring_is_eagain_nonblocking_and_times_out_after_15_s_blocki
     node = create_ept(emu.root, "stuck", ctrl=1)
     fd = os.open(emu.root / "dev" / node, os.O_RDWR | os.O_NONBLOCK)
     crash = os.open(emu.root / "sys/kernel/debug/remoteproc/remoteproc1/crash", os.O_WRONLY)
-    os.write(crash, b"watchdog")
+    os.write(crash, b"1")  # RPROC_WATCHDOG
     os.close(crash)
     sent = 0
     with pytest.raises(BlockingIOError):
