@@ -10,6 +10,7 @@ the thread has a signal it catches or dies of.
 """
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -24,17 +25,22 @@ from emulator_thread import EmulatorThread, make_board
 from rpmsg_ioctl import create_ept
 
 RELAY = '''
-"""Forwards "<dst>:<payload>" to address dst: the test decides when a reply arrives."""
+"""Forwards "<dst>:<payload>" to address dst: the test decides when a reply arrives.
+"stall <seconds>" keeps the core's receive loop busy, so Linux's TX buffers are not
+returned meanwhile; anything else is dropped."""
 
 
 async def main(ctx):
     async def relay(ep, src, data):
-        dst, _, payload = data.partition(b":")
-        await ep.send(int(dst), payload)
+        if data.startswith(b"stall "):
+            await ctx.sleep(float(data[6:]))
+        elif b":" in data:
+            dst, _, payload = data.partition(b":")
+            await ep.send(int(dst), payload)
 
     ctx.create_endpoint(60, callback=relay)
 '''
-EINTR_LINE = f"read -1 errno {__import__('errno').EINTR}"
+EINTR_LINE = f"read -1 errno {errno.EINTR}"
 
 
 @pytest.fixture(scope="module")
@@ -58,19 +64,24 @@ def board(tmp_path: Path):
 class Client:
     """The C program, blocked on its own endpoint; `reply()` makes the remote answer it."""
 
-    def __init__(self, exe: Path, root: Path, wait: str, handler: str) -> None:
+    def __init__(self, exe: Path, root: Path, wait: str, handler: str,
+                 stall: float = 0) -> None:
         self.root = root
+        trigger = create_ept(root, f"trigger-{wait}-{handler}", dst=60)
+        self.trigger = os.open(root / "dev" / trigger, os.O_RDWR)
+        if stall:
+            os.write(self.trigger, f"stall {stall}".encode())
         node = create_ept(root, f"sig-{wait}-{handler}", dst=60)
         self.proc = subprocess.Popen([str(exe), str(root / "dev" / node), wait, handler],
                                      stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
-        first = self.proc.stdout.readline().split()
-        assert first[:1] == ["waiting"], first
-        self.tid = int(first[1])
+        self.before = []
+        while not (line := self.proc.stdout.readline()).startswith("waiting"):
+            assert line, "the client ended before it waited"
+            self.before.append(line.rstrip("\n"))
+        self.tid = int(line.split()[1])
         self.addr = int((root / "sys/class/rpmsg" / node / "src").read_text())
         self._wait_until_asleep()
-        trigger = create_ept(root, f"trigger-{wait}-{handler}", dst=60)
-        self.trigger = os.open(root / "dev" / trigger, os.O_RDWR)
 
     def _wait_until_asleep(self) -> None:
         """Until the waiting thread sleeps in the kernel (in our FUSE request)."""
@@ -112,6 +123,26 @@ def test_a_blocked_call_survives_a_stop_and_continue(client_exe, board, wait, st
     assert lines[-2:] == ["read 4 ping", "handled 0"]
     if wait == "poll":
         assert lines[0] == "poll 1 revents 0x1"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGSTOP, signal.SIGTSTP], ids=["SIGSTOP", "ctrl-z"])
+def test_a_write_blocked_on_a_full_tx_ring_survives_a_stop_and_continue(client_exe, board,
+                                                                         stop) -> None:
+    """The remote stops taking messages for 6 s: the ring fills (256 buffers) and the next
+    write sleeps in get_a_tx_buf; it completes when the remote catches up."""
+    client = Client(client_exe, board, "write", "none", stall=6)
+    assert client.before == [f"filled 256 errno {errno.EAGAIN}"]
+    client.signal(stop)
+    client.signal(signal.SIGCONT)
+    assert client.output() == ["write 4", "handled 0"]
+
+
+def test_a_caught_signal_ends_a_blocked_write_with_eintr(client_exe, board) -> None:
+    client = Client(client_exe, board, "write", "catch", stall=6)
+    client.signal(signal.SIGSTOP)
+    client.signal(signal.SIGCONT)
+    client.signal(signal.SIGUSR1)
+    assert client.output() == [f"write -1 errno {errno.EINTR}", "handled 1"]
 
 
 def test_a_message_that_arrives_while_stopped_is_read_after_continue(client_exe, board

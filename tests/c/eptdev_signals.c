@@ -1,9 +1,10 @@
 /* A program blocked on an endpoint device while signals, stops and debuggers come by.
  *
- *   eptdev_signals DEVICE read|poll none|catch|restart
+ *   eptdev_signals DEVICE read|poll|write none|catch|restart
  *
  * A second thread (not the main one: its id is not the process id) blocks in read() or
- * poll() on DEVICE; the main thread blocks every signal, so signals sent to the process
+ * poll() on DEVICE, or fills the TX ring with non-blocking writes ("filled N") and then
+ * blocks in write(); the main thread blocks every signal, so signals sent to the process
  * reach the waiting thread. "catch" installs a SIGINT/SIGUSR1 handler without SA_RESTART,
  * "restart" with SA_RESTART, "none" leaves the defaults. Prints "waiting TID", then what the
  * call returned, then "handled N" (how often the handler ran). */
@@ -45,8 +46,24 @@ static void *waiter(void *arg)
 	(void)arg;
 	sigemptyset(&none);
 	pthread_sigmask(SIG_SETMASK, &none, NULL);
+	if (strcmp(how, "write") == 0) {
+		int flags = fcntl(fd, F_GETFL), n = 0;
+		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+		while (n < 10000 && write(fd, "m", 1) == 1)
+			n++;
+		printf("filled %d errno %d\n", n, errno);
+		fcntl(fd, F_SETFL, flags);
+	}
 	printf("waiting %ld\n", (long)syscall(SYS_gettid));
 	fflush(stdout);
+	if (strcmp(how, "write") == 0) {
+		ssize_t n = write(fd, "last", 4);
+		if (n < 0)
+			printf("write -1 errno %d\n", errno);
+		else
+			printf("write %zd\n", n);
+		return NULL;
+	}
 	if (strcmp(how, "poll") == 0) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		int r = poll(&p, 1, -1);
@@ -66,7 +83,7 @@ int main(int argc, char **argv)
 	sigset_t all;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: %s DEVICE read|poll none|catch|restart\n", argv[0]);
+		fprintf(stderr, "usage: %s DEVICE read|poll|write none|catch|restart\n", argv[0]);
 		return 2;
 	}
 	how = argv[2];
