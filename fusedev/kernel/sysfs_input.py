@@ -10,6 +10,7 @@ input that is not UTF-8 simply matches nothing, as in C.
 from __future__ import annotations
 
 import errno
+import os
 
 PAGE_SIZE = 4096  # kernfs hands a store at most one page
 
@@ -20,10 +21,13 @@ def c_string(data: bytes) -> bytes:
 
 
 def sysfs_streq(data: bytes, word: str | bytes) -> bool:
-    """lib/string.c `sysfs_streq`: equal as C strings, one trailing newline ignored."""
+    """lib/string.c `sysfs_streq`: equal as C strings, or one has a lone newline where the
+    other ends. It walks the common part first, so "a\n" and "a\n\n" are equal too."""
     value = c_string(data)
-    expected = word.encode() if isinstance(word, str) else word
-    return _chomp(value) == _chomp(expected)
+    expected = c_string(word.encode() if isinstance(word, str) else word)
+    common = len(os.path.commonprefix([value, expected]))
+    rests = {value[common:], expected[common:]}
+    return rests == {b""} or rests == {b"", b"\n"}
 
 
 def first_line(data: bytes) -> bytes:
