@@ -4,6 +4,7 @@ fs/kernfs/dir.c), truncate and fsync on an rpmsg char device (fs/open.c, fs/sync
 ctrl ioctl with a NULL argument (drivers/rpmsg/rpmsg_ctrl.c `rpmsg_ctrldev_ioctl`)."""
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import os
@@ -21,6 +22,18 @@ def errno_of(call, *args) -> int:
     with pytest.raises(OSError) as err:
         call(*args)
     return err.value.errno
+
+
+RENAME_NOREPLACE = 1
+AT_FDCWD = -100
+
+
+def renameat2(old, new, flags: int) -> int:
+    """renameat2(2) through libc; the errno it fails with (0 if it succeeds)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.renameat2(AT_FDCWD, os.fsencode(old), AT_FDCWD, os.fsencode(new), flags) == 0:
+        return 0
+    return ctypes.get_errno()
 
 
 def test_opening_an_attribute_against_its_mode_is_eacces_even_for_root(emu) -> None:
@@ -43,6 +56,7 @@ def test_making_or_removing_names_in_sysfs_is_eacces_or_eperm(emu) -> None:
     assert errno_of(os.unlink, rproc / "name") == errno.EPERM
     assert errno_of(os.rmdir, rproc / "power") == errno.EPERM
     assert errno_of(os.rename, rproc / "name", rproc / "new") == errno.EPERM
+    assert renameat2(rproc / "name", rproc / "new", RENAME_NOREPLACE) == errno.EINVAL
     assert errno_of(os.mkdir, rproc / "power") == errno.EEXIST  # the VFS sees it first
     assert (rproc / "name").read_text() == "5000000.m4fss\n"
     assert not (rproc / "new").exists()
