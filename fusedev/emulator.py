@@ -60,6 +60,7 @@ class Emulator:
         for rproc in self.kernel.rprocs:
             spec = rproc.spec
             firmware = rproc.resolve_firmware(rproc.firmware)
-            lines.append(f"  rproc id {spec.rproc_id:2d} {spec.id_name:<12} {spec.device:<16} "
+            rid = f"rproc id {spec.rproc_id:2d}" if spec.rproc_id >= 0 else "no rproc id"
+            lines.append(f"  {rid} {spec.id_name:<12} {spec.device:<16} "
                          f"remoteproc{rproc.index}  {rproc.state:<8} firmware {firmware}")
         return "\n".join(lines)
