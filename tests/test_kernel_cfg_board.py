@@ -14,10 +14,23 @@ from kernel_cfg.soc import SOCS
 def test_default_board():
     b = default_board()
     assert b.soc is SOCS["AM62X"] and b.profile is PROFILES["ti-6.x"]
-    assert b.cores == {9: CoreConfig(9), 15: CoreConfig(15)}
+    # The wakeup R5F runs TI's DM firmware: IPC-only mode (k3_r5_rproc_configure_mode).
+    assert b.cores == {9: CoreConfig(9), 15: CoreConfig(15, ipc_only=True)}
     assert all(c.firmware == "echo" and c.autostart for c in b.cores.values())
     assert (b.dev_uid, b.dev_gid, b.dev_mode) == (0, 0, 0o600)
     assert [rp.device for rp in b.rprocs()] == ["5000000.m4fss", "78000000.r5f"]
+
+
+def test_ipc_only_defaults_to_the_dm_core_of_the_am62_family_and_a_board_may_choose():
+    def core(soc: str, rid: int, **keys) -> CoreConfig:
+        return board_from_dict({"soc": soc, "cores": {str(rid): keys}}, ".").cores[rid]
+
+    assert core("AM62X", 15).ipc_only and core("J722S", 15).ipc_only
+    assert not core("AM62X", 9).ipc_only and not core("J721E", 0).ipc_only
+    assert not core("AM62X", 15, ipc_only=False).ipc_only
+    assert core("AM64X", 2, ipc_only=True).ipc_only
+    with pytest.raises(BoardError, match="cores.15.ipc_only: must be true or false"):
+        core("AM62X", 15, ipc_only="yes")
 
 
 def test_builtin_boards_load():
