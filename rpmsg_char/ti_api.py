@@ -36,7 +36,7 @@ def rpmsg_char_init(soc_name: str | None = None, root: str | os.PathLike | None 
         return 0
 
 
-def rpmsg_char_open(rproc_id: int, dev_name: str | None, local_endpt: int, remote_endpt: int,
+def rpmsg_char_open(rproc_id: int | str, dev_name: str | None, local_endpt: int, remote_endpt: int,
                     eptdev_name: str, flags: int = 0) -> Endpoint:
     """Create and open an endpoint device; the result has TI's `fd` and `endpt` fields."""
     if eptdev_name is None:
