@@ -9,6 +9,7 @@ no endpoint) and it stays unbound.
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -50,6 +51,9 @@ def eptdev_names(root: Path) -> dict[str, bytes]:
 def test_a_slash_in_a_channel_name_becomes_bang_and_ls_keeps_working(emu) -> None:
     assert ctrl_ioctl(emu.root, 0, CREATE_DEV, "my/svc", RPMSG_ADDR_ANY, 1234) == 0
     entry = channel_named(emu.root, b".my!svc.-1.1234")
+    ls = subprocess.run(["ls", "-l", str(emu.root / RPMSG_BUS)], capture_output=True)
+    assert ls.returncode == 0 and ls.stderr == b""
+    assert b".my!svc.-1.1234 -> " in ls.stdout
     assert read_attr(emu.root, entry, "name") == b"my/svc\n"
     assert read_attr(emu.root, entry, "modalias") == b"rpmsg:my/svc\n"
     assert ctrl_ioctl(emu.root, 0, RELEASE_DEV, "my/svc", RPMSG_ADDR_ANY, 1234) == 0
