@@ -66,7 +66,7 @@ fi
 say "building the sdist, then the wheel from it"
 "$tools/bin/python" -m build --outdir "$out/dist" "$src" > "$out/build.log" 2>&1 || {
     tail -40 "$out/build.log" >&2; say "build failed (log: $out/build.log)"; exit 1; }
-if grep -n -i -E '(^|[^_])warning' "$out/build.log" >&2; then
+if grep -n -E '^(warning|WARNING)[: ]|Warning:' "$out/build.log" >&2; then
     say "the build printed warnings (above; log: $out/build.log)"; exit 1
 fi
 
