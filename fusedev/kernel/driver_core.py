@@ -67,6 +67,7 @@ class Device:
     devt: tuple[int, int] | None = None
     fops: FileOperations | None = None
     sysfs_parent: str = ""  # path under /sys/devices for a device without a parent
+    devnode: str = ""  # the node's path under /dev when not the name (a class's devnode())
     devtype: str = ""
     modalias: str = ""
     driver: Driver | None = None
@@ -143,9 +144,9 @@ class Bus:
         driver.dir.attribute("uevent", store=uevent_store(f"/bus/{self.name}/drivers/"
                                                          f"{driver.name}"), mode=0o200)
         self.drivers[driver.name] = driver
-        for dev in list(self.devices.values()):
+        for dev in list(self.devices.values()):  # driver_attach
             if dev.driver is None and self.matches(driver, dev):
-                self.core.bind(dev, driver)
+                self._try_probe(driver, dev)
 
     def matches(self, driver: Driver, dev: Device) -> bool:
         if dev.driver_override:
@@ -153,17 +154,22 @@ class Bus:
         return driver.match(dev)
 
     def probe(self, dev: Device) -> None:
-        """bus_probe_device: the first matching driver binds. A probe that fails is logged
-        and leaves the device unbound; it never fails the device_add that triggered it
-        (drivers/base/dd.c `call_driver_probe`, `__device_attach_driver`)."""
+        """bus_probe_device: the first matching driver whose probe succeeds binds."""
         for driver in self.drivers.values():
-            if self.matches(driver, dev):
-                try:
-                    self.core.bind(dev, driver)
-                except FsError as exc:
-                    log.warning("%s %s: probe of %r failed with error -%d", driver.name,
-                                dev.name, dev.name, exc.errno)
+            if self.matches(driver, dev) and self._try_probe(driver, dev):
                 return
+
+    def _try_probe(self, driver: Driver, dev: Device) -> bool:
+        """A probe that fails is logged and leaves the device unbound, for the next driver
+        to try; it never fails the device_add or driver registration that triggered it
+        (drivers/base/dd.c `call_driver_probe`, `__device_attach_driver`, `__driver_attach`)."""
+        try:
+            self.core.bind(dev, driver)
+        except FsError as exc:
+            log.warning("%s %s: probe of %r failed with error -%d", driver.name, dev.name,
+                        dev.name, exc.errno)
+            return False
+        return True
 
     def find_device_by_name(self, data: bytes) -> Device | None:
         """bus_find_device_by_name: the first device whose name `sysfs_streq` the buffer
@@ -265,11 +271,17 @@ class DriverCore:
             major, minor = dev.devt
             directory.attribute("dev", show=lambda: f"{major}:{minor}\n")
             self.dev_char.symlink(f"{major}:{minor}", _relative(self.dev_char, directory))
-            self.dev.device(dev.name, dev.fops, mode=self.nodes.mode, rdev=dev.devt,
+            node_dir, node_name = self._devnode(dev)
+            node_dir.device(node_name, dev.fops, mode=self.nodes.mode, rdev=dev.devt,
                             uid=self.nodes.uid, gid=self.nodes.gid)
         log.debug("device_add %s", directory.path())
         if dev.bus is not None and dev.bus.autoprobe:
             dev.bus.probe(dev)
+
+    def _devnode(self, dev: Device) -> tuple[Directory, str]:
+        """Directory and name of the /dev node (devtmpfs `device_get_devnode`)."""
+        subdir, _, name = (dev.devnode or dev.name).rpartition("/")
+        return (self.dev.makedirs(subdir) if subdir else self.dev), name
 
     def device_del(self, dev: Device) -> None:
         if dev.dir is None:
@@ -278,7 +290,8 @@ class DriverCore:
             self.unbind(dev)
         directory, dev.dir = dev.dir, None
         if dev.devt is not None and dev.fops is not None:
-            self.dev.discard(dev.name)
+            node_dir, node_name = self._devnode(dev)
+            node_dir.discard(node_name)
             self.dev_char.discard("%d:%d" % dev.devt)
         if dev.cls is not None:
             dev.cls.dir.discard(dev.name)
@@ -317,7 +330,8 @@ class DriverCore:
     def _uevent(self, dev: Device) -> str:
         lines = []
         if dev.devt is not None:
-            lines += [f"MAJOR={dev.devt[0]}", f"MINOR={dev.devt[1]}", f"DEVNAME={dev.name}"]
+            lines += [f"MAJOR={dev.devt[0]}", f"MINOR={dev.devt[1]}",
+                      f"DEVNAME={dev.devnode or dev.name}"]
         if dev.devtype:
             lines.append(f"DEVTYPE={dev.devtype}")
         if dev.driver is not None:
