@@ -93,6 +93,8 @@ def test_shutdown_on_release_is_off_by_default_and_stops_the_core_at_close(emu) 
     fcntl.ioctl(fd, RPROC_GET_SHUTDOWN_ON_RELEASE, out, True)
     assert struct.unpack("=i", out)[0] == 1
     assert errno_of(fcntl.ioctl, fd, 0xB703) == errno.EINVAL  # any other ioctl
+    # A NULL argument: copy_from_user fails before the driver looks (FUSE copies it likewise).
+    assert errno_of(fcntl.ioctl, fd, RPROC_SET_SHUTDOWN_ON_RELEASE, 0) == errno.EFAULT
     os.close(fd)
     wait_state(emu.root, "offline")
 
