@@ -105,10 +105,7 @@ class Rproc:
             return
         self.power = 1
         try:
-            if self.state == DETACHED:
-                self._start(attach=True)
-            else:
-                self._start(attach=False)
+            self._start(attach=self.state == DETACHED)
         except FsError:
             self.power = 0
             raise
