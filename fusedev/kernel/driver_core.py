@@ -258,6 +258,9 @@ class DriverCore:
         if dev.of_node is not None:  # device_add_class_symlinks
             directory.symlink("of_node",
                               _relative(directory, devicetree_dir(self.sys, dev.of_node)))
+            # device_add_attrs (fw_devlink on): its suppliers are all there, so 0; removed
+            # for good once a driver binds (device_links_driver_bound).
+            directory.attribute("waiting_for_supplier", lambda: "0\n")
         if dev.bus is not None:
             directory.symlink("subsystem", _relative(directory, dev.bus.dir))
             dev.bus.devices_dir.symlink(dev.name, _relative(dev.bus.devices_dir, directory))
@@ -313,6 +316,8 @@ class DriverCore:
     def bind(self, dev: Device, driver: Driver) -> None:
         driver.probe(dev)
         dev.driver = driver
+        if dev.dir is not None:
+            dev.dir.discard("waiting_for_supplier")
         if dev.dir is not None and driver.dir is not None:
             dev.dir.symlink("driver", _relative(dev.dir, driver.dir))
             driver.dir.symlink(dev.name, _relative(driver.dir, dev.dir))
