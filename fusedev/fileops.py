@@ -53,6 +53,7 @@ class OpenFile:
 
     node: Any
     flags: int
+    caller: int = 0  # thread id of the request being served, for copy_from_user (uaccess)
 
 
 class PollTable:

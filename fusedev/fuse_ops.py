@@ -2,8 +2,7 @@
 
 libfuse calls these synchronously from `fuse_session_process_buf`, inside the trio thread.
 Most requests are answered at once. A device read or write that has to wait keeps its
-request and is finished later; an INTERRUPT from the kernel answers EINTR when the client has
-a signal to handle or to die of, and is otherwise (a stop, a debugger) waited out.
+request and is finished later (`fuse_waiting`, which also handles INTERRUPT).
 
 Entries are cached by the kernel (see `vfs`), so a removed node's entry is invalidated, from a
 worker thread (the kernel takes the parent directory's lock, which a LOOKUP we have not read
@@ -23,7 +22,7 @@ import trio
 
 from fusedev._fuse_cffi import ffi, lib
 from fusedev.fileops import FsError, OpenFile, PollTable, WouldBlock
-from fusedev.signal_pending import ends_the_call
+from fusedev.fuse_waiting import WaitingRequests, reply_err
 from fusedev.kernfs_file import AttributeHandle
 from fusedev.vfs import (CACHE_TIMEOUT, Attribute, DeviceFile, Directory, Node, Symlink,
                          fs_bytes)
@@ -31,7 +30,6 @@ from fusedev.vfs import (CACHE_TIMEOUT, Attribute, DeviceFile, Directory, Node, 
 log = logging.getLogger(__name__)
 
 ROOT_ID = 1
-SIGNAL_WATCH_INTERVAL = 0.05  # seconds between looks at a stopped or traced client's signals
 _IOC_DIRSHIFT = 30
 _IOC_WRITE = 1
 
@@ -47,102 +45,6 @@ class DirHandle:
         self.entries.extend(node.children.items())
 
 
-class PendingRequest:
-    """A request answered later by a trio task; an INTERRUPT that ends the call cancels it."""
-
-    __slots__ = ("req", "scope", "interrupted", "handle", "ops", "done")
-
-    def __init__(self, req: Any, ops: Operations) -> None:
-        self.req = req
-        self.scope = trio.CancelScope()
-        self.interrupted = False
-        self.handle = ffi.new_handle(self)
-        self.ops = ops
-        self.done = False
-
-    @property
-    def unanswered(self) -> bool:
-        return not self.done
-
-    def interrupt(self) -> None:
-        self.ops.interrupted(self)
-
-    def cancel(self) -> None:
-        """End the call with EINTR (answered by the task)."""
-        self.interrupted = True
-        self.scope.cancel()
-
-
-class WaitingRequest:
-    """A request without a deadline waiting on a wait queue, retried inside `wake_up`.
-
-    The wake-up that makes it ready (a message arriving) answers it at once: no trio task, no
-    scheduling hop. An INTERRUPT that ends the call answers EINTR (`Operations.interrupted`);
-    `abandon` forgets it when the session ends.
-    """
-
-    __slots__ = ("req", "attempt", "reply", "queue", "handle", "waiting", "interrupted", "ops")
-
-    def __init__(self, req: Any, attempt: Callable[[], Any], reply: Callable[[Any, Any], None],
-                 ops: Operations) -> None:
-        self.req = req
-        self.attempt = attempt
-        self.reply = reply
-        self.queue: Any = None
-        self.handle = ffi.new_handle(self)
-        self.waiting = False
-        self.interrupted = False
-        self.ops = ops
-
-    def wait(self, queue: Any) -> None:
-        self.queue = queue
-        self.waiting = True
-        queue.add_waiter(self.retry)
-
-    def retry(self) -> None:
-        """Woken: try again; answer, or wait for the next wake-up."""
-        self.waiting = False
-        req = self.req
-        try:
-            result = self.attempt()
-        except WouldBlock as again:
-            if again.timeout is None:
-                self.wait(again.queue)
-            else:  # now with a deadline: a trio task must keep the time
-                self.ops.waiting.discard(self)
-                self.ops.defer(req, self.attempt, again, self.reply)
-            return
-        except OSError as exc:
-            self.ops.send(reply_err, req, exc.errno)
-        except Exception:
-            log.exception("deferred request failed")
-            self.ops.send(lib.fuse_reply_err, req, errno.EIO)
-        else:
-            self.ops.send(self.reply, req, result)
-        self.ops.waiting.discard(self)
-
-    @property
-    def unanswered(self) -> bool:
-        return self.waiting
-
-    def interrupt(self) -> None:
-        self.ops.interrupted(self)
-
-    def cancel(self) -> None:
-        """End the call with EINTR (or, before it waits, tell `defer` to)."""
-        self.interrupted = True
-        if self.waiting:
-            self.abandon()
-            self.ops.send(lib.fuse_reply_err, self.req, errno.EINTR)
-            self.ops.waiting.discard(self)
-
-    def abandon(self) -> None:
-        """Stop waiting without an answer."""
-        if self.waiting:
-            self.waiting = False
-            self.queue.remove_waiter(self.retry)
-
-
 class Operations:
     """Serves a vfs tree to the kernel through a libfuse session."""
 
@@ -153,7 +55,7 @@ class Operations:
         self.inodes: dict[int, Node] = {ROOT_ID: root}
         self.handles: dict[int, Any] = {}
         self.poll_handles: dict[int, Any] = {}
-        self.waiting: set[WaitingRequest] = set()
+        self.waits = WaitingRequests(self.send, nursery)
         self._next_fh = 1
         self._invalidations: trio.MemorySendChannel | None = None
         self._unfinished_invalidations = 0
@@ -236,99 +138,9 @@ class Operations:
         for parent_ino, name in batch:
             lib.fuse_lowlevel_notify_inval_entry(self.session, parent_ino, name, len(name))
 
-    # ---- waiting requests ----------------------------------------------------------------
-
-    def defer(self, req: Any, attempt: Callable[[], Any], blocked: WouldBlock,
-              reply: Callable[[Any, Any], None]) -> None:
-        """Finish `req` later: sleep on the wait queue, retry, reply; EINTR on interrupt.
-
-        Without a deadline the request waits as a callback on the queue; with one, a trio
-        task sleeps so that the timeout can fire.
-        """
-        if blocked.timeout is None:
-            waiting = WaitingRequest(req, attempt, reply, self)
-            lib.fuse_req_interrupt_func(req, lib.py_interrupt, waiting.handle)
-            if waiting.interrupted:
-                self.send(lib.fuse_reply_err, req, errno.EINTR)
-                return
-            self.waiting.add(waiting)
-            waiting.wait(blocked.queue)
-            return
-        pending = PendingRequest(req, self)
-        lib.fuse_req_interrupt_func(req, lib.py_interrupt, pending.handle)
-        if pending.interrupted:
-            self.send(lib.fuse_reply_err, req, errno.EINTR)
-            return
-        self.nursery.start_soon(self._wait_and_retry, pending, attempt, blocked, reply)
-
-    async def _wait_and_retry(self, pending: PendingRequest, attempt: Callable[[], Any],
-                              blocked: WouldBlock, reply: Callable[[Any, Any], None]) -> None:
-        req = pending.req
-        deadline = (trio.current_time() + blocked.timeout
-                    if blocked.timeout is not None else float("inf"))
-        try:
-            with pending.scope:
-                while True:
-                    # Try again first: a wake-up may have come before this task ran. From a
-                    # failed attempt to the sleep below nothing yields, so none is lost.
-                    try:
-                        result = attempt()
-                    except WouldBlock as again:
-                        blocked = again
-                    except OSError as exc:
-                        self.send(reply_err, req, exc.errno)
-                        return
-                    except Exception:
-                        log.exception("deferred request failed")
-                        self.send(lib.fuse_reply_err, req, errno.EIO)
-                        return
-                    else:
-                        self.send(reply, req, result)
-                        return
-                    with trio.move_on_at(deadline) as timer:
-                        await blocked.queue.sleep()
-                    if timer.cancelled_caught:
-                        self.send(reply_err, req, blocked.timeout_errno)
-                        return
-            if pending.interrupted:
-                self.send(lib.fuse_reply_err, req, errno.EINTR)
-            # otherwise the session is going away; the kernel aborts the request itself
-        finally:
-            pending.done = True
-
-    def interrupted(self, request: PendingRequest | WaitingRequest) -> None:
-        """INTERRUPT for a request that waits (libfuse calls this once per INTERRUPT, maybe
-        from `fuse_req_interrupt_func` inside `defer`).
-
-        EINTR only when the client thread will see a signal: one it catches, or one that
-        kills it (`signal_pending.ends_the_call`). A stop, Ctrl-Z or a debugger attaching
-        also sends INTERRUPT, and on the board the call just restarts; here it keeps
-        waiting. The kernel sends no second INTERRUPT for the request (fs/fuse/dev.c
-        `request_wait_answer` now waits killable), so the thread is watched until the request
-        is answered: a signal that comes later still ends the call, a SIGKILL included.
-        """
-        tid = lib.fuse_req_ctx(request.req).pid  # the requesting thread's id
-        if ends_the_call(tid):
-            request.cancel()
-            return
-        log.debug("INTERRUPT from thread %d without a signal to deliver: still waiting", tid)
-        self.nursery.start_soon(self._watch_signals, request, tid)
-
-    async def _watch_signals(self, request: PendingRequest | WaitingRequest, tid: int) -> None:
-        while True:
-            await trio.sleep(SIGNAL_WATCH_INTERVAL)
-            if not request.unanswered:
-                return
-            if ends_the_call(tid):
-                request.cancel()
-                return
-
     def abandon_waiting(self) -> None:
-        """The session is ending: waiting requests must never be answered (the kernel aborts
-        them), so take them off their queues."""
-        for waiting in self.waiting:
-            waiting.abandon()
-        self.waiting.clear()
+        """The session is ending: nothing may be answered any more (the kernel aborts it)."""
+        self.waits.abandon()
         self._held_replies.clear()
 
     # ---- operations ----------------------------------------------------------------------
@@ -419,7 +231,7 @@ class Operations:
         try:
             data = attempt()
         except WouldBlock as blocked:
-            self.defer(req, attempt, blocked, _reply_data)
+            self.waits.defer(req, attempt, blocked, _reply_data)
             return
         self.send(lib.fuse_reply_buf, req, data, len(data))
 
@@ -439,7 +251,7 @@ class Operations:
         try:
             count = attempt()
         except WouldBlock as blocked:
-            self.defer(req, attempt, blocked, _reply_written)
+            self.waits.defer(req, attempt, blocked, _reply_written)
             return
         self.send(lib.fuse_reply_write, req, count)
 
@@ -494,6 +306,7 @@ class Operations:
         handle = self.handles.get(fi.fh)
         if flags & lib.FUSE_IOCTL_DIR or not isinstance(handle, OpenFile):
             raise FsError(errno.ENOTTY)
+        handle.caller = lib.fuse_req_ctx(req).pid
         result, out = handle.node.fops.ioctl(handle, cmd, arg, in_data)
         out = out[:out_size]
         self.send(lib.fuse_reply_ioctl, req, result, out if out else ffi.NULL, len(out))
@@ -527,18 +340,6 @@ class Operations:
                 lib.fuse_lowlevel_notify_poll(ph)
                 lib.fuse_pollhandle_destroy(ph)
         return notify
-
-
-def reply_err(req: Any, err: int | None) -> None:
-    """Answer with an errno the FUSE protocol can carry.
-
-    The kernel rejects a reply whose error is 0 or ≥ 512 (the ERESTART* range) and the
-    client would wait forever, so such a value becomes EIO, loudly.
-    """
-    if not err or not 0 < err < 512:
-        log.error("errno %r cannot travel through FUSE; answering EIO", err)
-        err = errno.EIO
-    lib.fuse_reply_err(req, err)
 
 
 def _reply_data(req: Any, data: bytes) -> None:

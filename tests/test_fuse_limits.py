@@ -52,15 +52,6 @@ def test_08_huge_writes_are_emsgsize_not_enomem(ept: int) -> None:
     assert err.value.errno == errno.EMSGSIZE
 
 
-def test_19_unknown_ctrl_ioctl_without_argument_bytes_is_einval_even_with_a_bad_pointer(
-        emu) -> None:
-    fd = os.open(emu.root / "dev/rpmsg_ctrl0", os.O_RDWR)
-    with pytest.raises(OSError) as err:
-        fcntl.ioctl(fd, 0xB5F1, 1)  # _IO: FUSE copies nothing, so we cannot see the fault
-    assert err.value.errno == errno.EINVAL
-    os.close(fd)
-
-
 def test_22_epoll_on_the_ctrl_device_is_accepted(emu) -> None:
     fd = os.open(emu.root / "dev/rpmsg_ctrl0", os.O_RDWR)
     ep = select.epoll()

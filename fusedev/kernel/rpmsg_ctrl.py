@@ -18,6 +18,7 @@ from fusedev.kernel.rpmsg_core import RpmsgChannel, RpmsgDriver
 from fusedev.kernel.rpmsg_uapi import (ENDPOINT_INFO_SIZE, RPMSG_CREATE_DEV_IOCTL,
                                        RPMSG_CREATE_EPT_IOCTL, RPMSG_RELEASE_DEV_IOCTL,
                                        ChannelInfo)
+from fusedev.kernel.uaccess import copy_from_user
 
 if TYPE_CHECKING:
     from fusedev.kernel.kernel import Kernel
@@ -58,13 +59,13 @@ class RpmsgCtrl(FileOperations):
 
     def ioctl(self, file: OpenFile, cmd: int, arg: int, data: bytes) -> tuple[int, bytes]:
         # rpmsg_ctrl.c `rpmsg_ctrldev_ioctl`: since CREATE_DEV (5.18) the 40-byte struct is
-        # copied from `arg` before cmd is looked at, so a NULL arg is EFAULT for any cmd;
-        # before, an unknown cmd was EINVAL first. FUSE copies those 40 bytes only for a
-        # command whose _IOC encoding says so (and faults for us); for any other we see
-        # only `arg`: NULL is EFAULT, another pointer is taken as readable (EINVAL).
+        # copied from `arg` before cmd is looked at, so an unreadable arg is EFAULT for any
+        # cmd; before, an unknown cmd was EINVAL first. FUSE copies those 40 bytes only for
+        # a command whose _IOC encoding says so (and faults for us); for any other we read
+        # them from the caller ourselves.
         if len(data) != ENDPOINT_INFO_SIZE:
-            if arg == 0 and self.kernel.profile.create_dev_ioctls:
-                raise FsError(errno.EFAULT)
+            if self.kernel.profile.create_dev_ioctls:
+                copy_from_user(file.caller, arg, ENDPOINT_INFO_SIZE)
             raise FsError(errno.EINVAL)
         if self.gone:
             raise FsError(errno.ENXIO)
