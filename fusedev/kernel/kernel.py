@@ -15,6 +15,7 @@ from kernel_cfg import Board, RemoteProc
 from kernel_cfg.soc import of_compatible, of_parent_compatible
 
 from fusedev.kernel.char_dev import CharDevRegions, board_majors, board_regions
+from fusedev.kernel.dma_heap import DmaHeaps
 from fusedev.kernel.driver_core import Bus, Device, DeviceNodePolicy, Driver, DriverCore
 from fusedev.kernel.ida import Ida
 from fusedev.kernel.module_sysfs import DRIVER_MODULES, ModuleSysfs
@@ -72,9 +73,10 @@ class Kernel:
         self.chrdevs: CharDevRegions = board_regions()
         for region in regions:  # the rpmsg modules load after the built-in drivers
             self.chrdevs.alloc(region)
-        self.char_major = CHAR_MAJORS[regions[0]]
-        self.ctrl_major = CHAR_MAJORS[regions[-1]]
-        self.remoteproc_major = CHAR_MAJORS["remoteproc"]  # remoteproc_cdev.c rproc_init_cdev
+        majors = self.chrdevs.named()
+        self.char_major = majors[regions[0]]
+        self.ctrl_major = majors[regions[-1]]
+        self.remoteproc_major = majors["remoteproc"]  # remoteproc_cdev.c rproc_init_cdev
         self.char_minors = Ida(0, (1 << 20) - 1)
         # Before 5.18 one "rpmsg" region (and one minor pool) served ctrl and ept devices.
         self.ctrl_minors = self.char_minors if len(regions) == 1 else Ida(0, (1 << 20) - 1)
@@ -84,6 +86,7 @@ class Kernel:
         self.trace = TracePipe()
         debug.mkdir("rpmsg_emu").device("trace_pipe", self.trace, mode=0o400)
         self._add_soc_device()
+        self.dma_heaps = DmaHeaps(self)  # subsys_initcall dma_heap_init, then the heaps
         self.modules = ModuleSysfs(self.core.sys)
         self.ns_driver = NameServiceDriver()
         self._register(self.rpmsg_bus, CtrlDriver(self))
@@ -220,7 +223,7 @@ def probe_order(board: Board) -> list[RemoteProc]:
     soc = board.soc
     specs = [rp for rid in soc.boot_order for rp in soc.rprocs if rp.rproc_id == rid]
     specs += [rp for rp in soc.rprocs if rp not in specs]
-    specs += list(getattr(soc, "prus", ()))
+    specs += list(soc.prus)
     if board.probe_order == "shuffle":
         seed = board.probe_seed
         if seed is None:
