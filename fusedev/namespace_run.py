@@ -28,7 +28,9 @@ import trio
 from kernel_cfg import Board
 
 from fusedev import namespaces
+from fusedev.dma_heap_answers import DmaHeapAnswers
 from fusedev.host_mirror import Bind, mirror_host
+from fusedev.seccomp_filter import Arch
 from fusedev.syscall_answers import EmulatedNodes, SyscallAnswers
 from fusedev.syscall_supervisor import SyscallSupervisor
 from fusedev.vfs import Directory
@@ -148,8 +150,13 @@ def _read_host_proc_devices() -> str:
 
 def _supervisor(emu: Servable, fuse_dev: int) -> SyscallSupervisor:
     profile = emu.board.profile
-    return SyscallSupervisor(lambda arch: SyscallAnswers(
-        arch, EmulatedNodes(emu.root, fuse_dev), profile.kernel_release, profile.kernel_version))
+
+    def answers(arch: Arch) -> SyscallAnswers:
+        nodes = EmulatedNodes(emu.root, fuse_dev)
+        return SyscallAnswers(arch, nodes, profile.kernel_release, profile.kernel_version,
+                              dma=DmaHeapAnswers(nodes))
+
+    return SyscallSupervisor(answers)
 
 
 def _child_setup(supervisor: SyscallSupervisor | None) -> None:

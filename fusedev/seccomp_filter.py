@@ -1,8 +1,10 @@
 """The seccomp filter `rpmsg-emu run` puts on CMD: trap the few calls FUSE cannot make exact.
 
 A classic BPF program (include/uapi/linux/seccomp.h, filter.h) that answers
-SECCOMP_RET_USER_NOTIF for the stat family, getdents64, uname and the ioctls the VFS answers
-itself (FIONREAD, FIOQSIZE), and SECCOMP_RET_ALLOW for everything else, so the message path
+SECCOMP_RET_USER_NOTIF for the stat family, getdents64, uname, the ioctls the VFS answers
+itself (FIONREAD, FIOQSIZE) and the two DMA-buf ioctls a FUSE file cannot serve
+(DMA_HEAP_IOCTL_ALLOC returns a new fd; DMA_BUF_IOCTL_SYNC is made on that fd, not on a file
+of ours: fusedev/dma_heap_answers.py), and SECCOMP_RET_ALLOW for everything else, so the message path
 (read, write, poll, the rpmsg ioctls) never leaves the kernel. It is installed in the child
 between fork and exec with SECCOMP_FILTER_FLAG_NEW_LISTENER (kernel/seccomp.c
 `seccomp_set_mode_filter`), is inherited by every thread and child of CMD, and survives exec.
@@ -35,6 +37,9 @@ DATA_ARG1_LOW = 16 + 8  # low half of args[1] on little-endian machines
 FIONREAD = 0x541B
 FIOQSIZE = 0x5460
 VFS_IOCTLS = (FIONREAD, FIOQSIZE)
+DMA_HEAP_IOCTL_ALLOC = 0xC0184800  # _IOWR('H', 0, struct dma_heap_allocation_data)
+DMA_BUF_IOCTL_SYNC = 0x40086200  # _IOW('b', 0, struct dma_buf_sync)
+TRAPPED_IOCTLS = VFS_IOCTLS + (DMA_HEAP_IOCTL_ALLOC, DMA_BUF_IOCTL_SYNC)
 
 
 @dataclass(frozen=True)
@@ -76,10 +81,10 @@ def build_program(arch: Arch) -> bytes:
     """The BPF program: other arches and untrapped calls ALLOW, trapped ones USER_NOTIF.
 
     0 load arch; 1 wrong arch -> ALLOW; 2 load nr; one JEQ per trapped call -> NOTIF;
-    ioctl? else ALLOW; load the command; one JEQ per VFS ioctl -> NOTIF; ALLOW; NOTIF.
+    ioctl? else ALLOW; load the command; one JEQ per trapped ioctl -> NOTIF; ALLOW; NOTIF.
     """
     numbers = sorted(set(arch.calls.values()))
-    allow = 3 + len(numbers) + 2 + len(VFS_IOCTLS)
+    allow = 3 + len(numbers) + 2 + len(TRAPPED_IOCTLS)
     notif = allow + 1
 
     def jump(pc: int, target: int) -> int:
@@ -91,7 +96,7 @@ def build_program(arch: Arch) -> bytes:
         prog.append(_insn(BPF_JEQ_K, number, jump(len(prog), notif), 0))
     prog.append(_insn(BPF_JEQ_K, arch.sys_ioctl, 0, jump(len(prog), allow)))
     prog.append(_insn(BPF_LD_W_ABS, DATA_ARG1_LOW))
-    for cmd in VFS_IOCTLS:
+    for cmd in TRAPPED_IOCTLS:
         prog.append(_insn(BPF_JEQ_K, cmd, jump(len(prog), notif), 0))
     assert len(prog) == allow
     prog += [_insn(BPF_RET_K, SECCOMP_RET_ALLOW), _insn(BPF_RET_K, SECCOMP_RET_USER_NOTIF)]

@@ -7,6 +7,7 @@ changes only what FUSE cannot make exact:
 - getdents64 of an emulated directory: `DT_CHR` for those nodes, and the real type of the
   host entries bind-mounted onto placeholders;
 - uname: the kernel profile's release and version, with the host's machine;
+- DMA_HEAP_IOCTL_ALLOC / DMA_BUF_IOCTL_SYNC: the DMA-buf heaps (fusedev/dma_heap_answers.py);
 - FIONREAD / FIOQSIZE on an emulated node: fs/ioctl.c `do_vfs_ioctl` answers these only for
   regular files; on a char device FIONREAD reaches the driver, whose `unlocked_ioctl` gives
   EINVAL for unknown commands (rpmsg_char.c `rpmsg_eptdev_ioctl`, rpmsg_ctrl.c
@@ -22,11 +23,15 @@ import os
 import stat
 import struct
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from fusedev import target_process
-from fusedev.seccomp_filter import FIONREAD, FIOQSIZE, Arch
+from fusedev.seccomp_filter import (DMA_BUF_IOCTL_SYNC, DMA_HEAP_IOCTL_ALLOC, FIONREAD,
+                                    FIOQSIZE, Arch)
 from fusedev.vfs import Attribute, DeviceFile, Directory
+
+if TYPE_CHECKING:
+    from fusedev.dma_heap_answers import DmaHeapAnswers
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +50,23 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 @dataclass(frozen=True)
+class FdHandover:
+    """A file of ours to install in the caller first (SECCOMP_IOCTL_NOTIF_ADDFD): `finish`
+    gets the caller's new fd number and gives the reply. The supervisor closes `fd`."""
+
+    fd: int
+    cloexec: bool
+    finish: Callable[[int], "Reply"]
+
+
+@dataclass(frozen=True)
 class Reply:
     """The supervisor's answer: a value, an errno, or CONTINUE (the kernel runs the call)."""
 
     value: int = 0
     error: int = 0
     proceed: bool = False
+    handover: FdHandover | None = None
 
 
 CONTINUE = Reply(proceed=True)
@@ -69,6 +85,15 @@ class EmulatedNodes:
             if isinstance(child, Directory):
                 entries += list(child.children.values())
         return entries
+
+    def node(self, st_dev: int, ino: int) -> DeviceFile | None:
+        """The emulated device node at (st_dev, ino), if it is one."""
+        if st_dev != self.fuse_dev:
+            return None
+        for node in self._dev_entries():
+            if node.ino == ino and isinstance(node, DeviceFile):
+                return node
+        return None
 
     def rdev(self, st_dev: int, ino: int) -> tuple[int, int] | None:
         """(major, minor) when (st_dev, ino) is an emulated character device."""
@@ -99,9 +124,11 @@ def _check(result: int) -> int:
 class SyscallAnswers:
     """The handler of each trapped call, by number."""
 
-    def __init__(self, arch: Arch, nodes: EmulatedNodes, release: str, version: str) -> None:
+    def __init__(self, arch: Arch, nodes: EmulatedNodes, release: str, version: str,
+                 dma: DmaHeapAnswers | None = None) -> None:
         self.arch = arch
         self.nodes = nodes
+        self.dma = dma
         self.release = release.encode()[:UTS_LEN - 1]
         self.version = version.encode()[:UTS_LEN - 1]
         calls = arch.calls
@@ -114,7 +141,8 @@ class SyscallAnswers:
             calls["getdents64"]: lambda tid, a: self._getdents64(tid, _signed(a[0]), a[1],
                                                                  a[2] & 0xFFFFFFFF),
             calls["uname"]: lambda tid, a: self._uname(tid, a[0]),
-            arch.sys_ioctl: lambda tid, a: self._ioctl(tid, _signed(a[0]), a[1] & 0xFFFFFFFF),
+            arch.sys_ioctl: lambda tid, a: self._ioctl(tid, _signed(a[0]), a[1] & 0xFFFFFFFF,
+                                                       a[2]),
         }
         if "stat" in calls:
             self.handlers[calls["stat"]] = lambda tid, a: self._stat(
@@ -244,7 +272,9 @@ class SyscallAnswers:
             raw[field * UTS_LEN:(field + 1) * UTS_LEN] = value.ljust(UTS_LEN, b"\0")
         return self._deliver(tid, buf_addr, bytes(raw))
 
-    def _ioctl(self, tid: int, fd: int, cmd: int) -> Reply:
+    def _ioctl(self, tid: int, fd: int, cmd: int, arg: int) -> Reply:
+        if cmd in (DMA_HEAP_IOCTL_ALLOC, DMA_BUF_IOCTL_SYNC):
+            return self.dma.ioctl(tid, fd, cmd, arg) if self.dma is not None else CONTINUE
         try:
             st = os.stat(target_process.fd_path(tid, fd))
         except OSError:

@@ -6,7 +6,9 @@ us over a socket pair; a thread of ours then receives each trapped call
 (SECCOMP_IOCTL_NOTIF_SEND), with SECCOMP_USER_NOTIF_FLAG_CONTINUE for every call that is not
 about the emulated board. The thread starts before CMD is spawned, so a trapped call made
 between the filter and exec is answered too. A target that dies mid-call makes SEND or
-ID_VALID fail with ENOENT, which is simply ignored. An unexpected failure of the supervisor
+ID_VALID fail with ENOENT, which is simply ignored. An answer that gives the caller a new file
+(a DMA-buf) installs it with SECCOMP_IOCTL_NOTIF_ADDFD before the reply, as the kernel's
+`fd_install` precedes its `copy_to_user`. An unexpected failure of the supervisor
 kills CMD and makes `run` exit 125: a program must never run on silently wrong answers.
 """
 from __future__ import annotations
@@ -22,7 +24,7 @@ import struct
 import threading
 
 from fusedev.seccomp_filter import Installer, host_arch
-from fusedev.syscall_answers import Reply, SyscallAnswers
+from fusedev.syscall_answers import FdHandover, Reply, SyscallAnswers
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,8 @@ RESP_FORMAT = "=QqiI"  # struct seccomp_notif_resp: id, val, error, flags
 SECCOMP_IOCTL_NOTIF_RECV = 0xC0502100  # _IOWR('!', 0, struct seccomp_notif)
 SECCOMP_IOCTL_NOTIF_SEND = 0xC0182101  # _IOWR('!', 1, struct seccomp_notif_resp)
 SECCOMP_IOCTL_NOTIF_ID_VALID = 0x40082102  # _IOW('!', 2, __u64)
+SECCOMP_IOCTL_NOTIF_ADDFD = 0x40182103  # _IOW('!', 3, struct seccomp_notif_addfd)
+ADDFD_FORMAT = "=QIIII"  # struct seccomp_notif_addfd: id, flags, srcfd, newfd, newfd_flags
 SECCOMP_USER_NOTIF_FLAG_CONTINUE = 1
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -131,7 +135,29 @@ class SyscallSupervisor:
                 return
             log.debug("call %d of %d: %s; letting the kernel answer", nr, tid, exc)
             reply = Reply(proceed=True)
+        if reply.handover is not None:
+            reply = self._hand_over(listener, notif_id, reply.handover)
+            if reply is None:
+                return
         self._send(listener, notif_id, reply)
+
+    @staticmethod
+    def _hand_over(listener: int, notif_id: int, handover: FdHandover) -> Reply | None:
+        """Install our file in the caller (kernel/seccomp.c `seccomp_notify_addfd`), then
+        let the answer finish with the new fd's number; None when the caller is gone."""
+        flags = os.O_CLOEXEC if handover.cloexec else 0
+        addfd = ctypes.create_string_buffer(struct.pack(ADDFD_FORMAT, notif_id, 0, handover.fd,
+                                                        0, flags))
+        try:
+            newfd = _libc.ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, addfd)
+            if newfd < 0:
+                err = ctypes.get_errno()
+                if err == errno.ENOENT:
+                    return None  # the caller was killed meanwhile
+                return Reply(error=err)  # EMFILE: its fd table is full, as dma_buf_fd says
+            return handover.finish(newfd)
+        finally:
+            os.close(handover.fd)
 
     @staticmethod
     def _still_waiting(listener: int, notif_id: int) -> bool:

@@ -19,7 +19,8 @@ CHRDEV_MAJOR_DYN_END = 234
 CHRDEV_MAJOR_DYN_EXT_START = 511
 CHRDEV_MAJOR_DYN_EXT_END = 384
 
-# Dynamic regions the board's built-in drivers hold before and after remoteproc's.
+# Dynamic regions the board's built-in drivers hold before and after remoteproc's; the last
+# one before it is dma-heap.c `dma_heap_init` (drivers/dma-buf links before remoteproc/).
 BUILTIN_BEFORE_REMOTEPROC = 13
 BUILTIN_AFTER_REMOTEPROC = 6
 
@@ -61,8 +62,9 @@ class CharDevRegions:
 def board_regions() -> CharDevRegions:
     """The regions of a booted TI AM62x kernel before any rpmsg module is loaded."""
     regions = CharDevRegions()
-    for _ in range(BUILTIN_BEFORE_REMOTEPROC):
+    for _ in range(BUILTIN_BEFORE_REMOTEPROC - 1):
         regions.alloc(None)
+    regions.alloc("dma_heap")
     regions.alloc("remoteproc")
     for _ in range(BUILTIN_AFTER_REMOTEPROC):
         regions.alloc(None)

@@ -1,0 +1,109 @@
+"""DMA-buf heaps: /dev/dma_heap/NAME and /sys/class/dma_heap (drivers/dma-buf/dma-heap.c).
+
+`dma_heap_add` gives each heap a minor of the "dma_heap" region in registration order and a
+class device whose devnode is `dma_heap/<name>` (`dma_heap_devnode`). The one ioctl,
+DMA_HEAP_IOCTL_ALLOC, returns a new file descriptor to the caller. A FUSE file cannot do
+that, so the allocation is answered by `rpmsg-emu run`'s syscall supervisor
+(fusedev/dma_heap_answers.py), which traps the call before it reaches FUSE. What reaches
+these file operations is therefore a program running without the supervisor: it gets
+EOPNOTSUPP and the daemon says why, once per heap.
+
+A contiguous heap (CMA, a carve-out) also owns its physical window: `reserve` hands out the
+device address a buffer gets when it is attached to a remote core (remoteproc_dmabuf.py).
+"""
+from __future__ import annotations
+
+import errno
+import logging
+from typing import TYPE_CHECKING
+
+from kernel_cfg.dma_heaps import HeapSpec, soc_heaps
+
+from fusedev.fileops import FileOperations, FsError, OpenFile
+from fusedev.kernel.driver_core import Device
+
+if TYPE_CHECKING:
+    from fusedev.kernel.kernel import Kernel
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 4096
+NUM_HEAP_MINORS = 128
+NEEDS_RUN = ("DMA_HEAP_IOCTL_ALLOC on /dev/dma_heap/%s: a heap answers with a new file "
+             "descriptor in the calling process, which a FUSE file cannot create; run the "
+             "program under `rpmsg-emu run`, whose syscall supervisor hands it the buffer")
+
+
+def page_align(length: int) -> int:
+    """PAGE_ALIGN on a 64-bit size_t: wraps to 0 for the last page's worth of values."""
+    return (length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1) & 0xFFFF_FFFF_FFFF_FFFF
+
+
+class DmaHeap:
+    """One registered heap: its spec, its device, and its window's address allocator."""
+
+    def __init__(self, spec: HeapSpec, minor: int, major: int) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.dev = Device(spec.name, devt=(major, minor), fops=DmaHeapFops(self),
+                          devnode=f"dma_heap/{spec.name}")
+        self._reserved: dict[int, int] = {}  # base -> size of every attached range
+        self._explained = False
+        self.coherence = None  # the debug mode's checker (dma_buf_coherence), when on
+
+    def fits(self, length: int) -> bool:
+        """Whether the heap's allocator could give `length` bytes at all (else ENOMEM)."""
+        return length <= self.spec.size
+
+    def reserve(self, size: int) -> int | None:
+        """First fit in the window: the physical address of `size` contiguous bytes."""
+        base = self.spec.base
+        for start, used in sorted(self._reserved.items()):
+            if start - base >= size:
+                break
+            base = max(base, start + used)
+        if base + size > self.spec.base + self.spec.size:
+            return None
+        self._reserved[base] = size
+        return base
+
+    def release(self, base: int) -> None:
+        self._reserved.pop(base, None)
+
+    def cpu_sync(self, tid: int, fd: int, flags: int) -> None:
+        """DMA_BUF_IOCTL_SYNC made it past the checks: the exporter's begin/end_cpu_access."""
+        if self.coherence is not None:
+            self.coherence.cpu_sync(tid, fd, flags)
+
+    def explain_needs_run(self) -> None:
+        if not self._explained:
+            self._explained = True
+            log.warning(NEEDS_RUN, self.name)
+
+
+class DmaHeapFops(FileOperations):
+    """`dma_heap_fops` as FUSE sees them (no read or write: the VFS says EINVAL)."""
+
+    def __init__(self, heap: DmaHeap) -> None:
+        self.heap = heap
+
+    def ioctl(self, file: OpenFile, cmd: int, arg: int, data: bytes) -> tuple[int, bytes]:
+        """dma_heap_ioctl: any nr past the table is EINVAL; nr 0 is the allocation."""
+        if cmd & 0xFF >= 1:
+            raise FsError(errno.EINVAL)
+        self.heap.explain_needs_run()
+        raise FsError(errno.EOPNOTSUPP, "DMA-buf heaps need rpmsg-emu run")
+
+
+class DmaHeaps:
+    """The board's heaps, registered as the SoC's kernel registers them."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        cls = kernel.core.device_class("dma_heap")
+        major = kernel.chrdevs.named()["dma_heap"]
+        self.heaps: dict[str, DmaHeap] = {}
+        for minor, spec in enumerate(soc_heaps(kernel.board.soc.family)):
+            heap = DmaHeap(spec, minor, major)
+            heap.dev.cls = cls
+            kernel.core.device_add(heap.dev)
+            self.heaps[spec.name] = heap
