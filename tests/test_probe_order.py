@@ -144,3 +144,22 @@ def test_c_client_on_hard_coded_rpmsg0_reaches_the_m4f_echo(tmp_path):
     shuffled = subprocess.run([*run, "--probe-order", f"shuffle:{r5f_first_seed()}", "--",
                                str(client), "1"], capture_output=True, text=True, timeout=120)
     assert (shuffled.returncode, shuffled.stdout) == (3, "TIMEOUT\n"), shuffled.stderr
+
+
+def test_board_files_take_probe_order_and_refuse_anything_else(tmp_path):
+    from kernel_cfg import BoardError, load_board
+
+    path = tmp_path / "b.toml"
+    path.write_text('soc = "AM62X"\nprobe_order = "shuffle:7"\n[cores.9]\n')
+    board = load_board(path)
+    assert (board.probe_order, board.probe_seed) == ("shuffle", 7)
+    path.write_text('soc = "AM62X"\nprobe_order = "reverse"\n[cores.9]\n')
+    with pytest.raises(BoardError) as info:
+        load_board(path)
+    assert info.value.key == "probe_order"
+    assert "board, shuffle or shuffle:SEED" in info.value.message
+
+
+def test_the_am62x_probes_m4f_r5f_then_the_prus():
+    assert [spec.device for spec in probe_order(default_board())] == \
+        ["5000000.m4fss", "78000000.r5f", "30074000.pru", "30078000.pru"]
