@@ -130,7 +130,7 @@ def _rproc_id(key: str) -> int:
 
 def _user_id(value: str) -> int:
     if value.isdigit():
-        return int(value)
+        return _id_in_range("--owner", value)
     try:
         return pwd.getpwnam(value).pw_uid
     except KeyError:
@@ -139,11 +139,20 @@ def _user_id(value: str) -> int:
 
 def _group_id(value: str) -> int:
     if value.isdigit():
-        return int(value)
+        return _id_in_range("--group", value)
     try:
         return grp.getgrnam(value).gr_gid
     except KeyError:
         raise BoardError("--group", value, "no such group") from None
+
+
+def _id_in_range(option: str, value: str) -> int:
+    """A numeric uid/gid as the kernel accepts it: 32 bits, and not (uid_t)-1, which means
+    "no id" to chown(2) and is INVALID_UID in include/linux/uidgid.h."""
+    number = int(value)
+    if number >= 2**32 - 1:
+        raise BoardError(option, value, "a numeric id from 0 to 4294967294")
+    return number
 
 
 def _mode(value: str) -> int:

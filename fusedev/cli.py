@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import importlib.metadata
 import logging
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 from kernel_cfg import BoardError
 
 from fusedev import board_args, mountpoint
+from fusedev.firmware_names import check_board_firmware
 from fusedev.binding_load import binding_load_error
 
 RUN_FAILED = 125
@@ -43,17 +45,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("mount", parents=[common], help="serve a board under DIR (foreground)",
+    p = sub.add_parser("mount", parents=[common], help="serve a board under DIR",
                        description="Serve DIR/dev/rpmsg* and DIR/sys until Ctrl-C, SIGTERM or "
                                    "`rpmsg-emu umount DIR`, then unmount.")
     p.add_argument("dir", type=Path, metavar="DIR", help="an existing directory to mount on")
     board_args.add_board_options(p)
     p.add_argument("--allow-other", action="store_true",
                    help="let other users in (needs user_allow_other in /etc/fuse.conf unless root)")
+    ready = p.add_argument_group("background use (each reports the moment the board is ready)")
+    ready.add_argument("--daemon", action="store_true",
+                       help="run in the background; return once the board is ready")
+    ready.add_argument("--pidfile", type=Path, metavar="FILE",
+                       help="write the daemon's pid to FILE when ready; removed on exit")
+    ready.add_argument("--ready-fd", type=int, metavar="N",
+                       help="write READY=1 and a newline to descriptor N when ready, close it")
 
-    p = sub.add_parser("umount", parents=[common], help="unmount an rpmsg-emu mount",
-                       description="Lazily unmount DIR; its `rpmsg-emu mount` daemon then exits.")
+    p = sub.add_parser("umount", parents=[common], help="stop an rpmsg-emu mount",
+                       description="Stop the `rpmsg-emu mount` daemon serving DIR as SIGTERM "
+                                   "does (blocked readers get an error) and unmount DIR.")
     p.add_argument("dir", type=Path, metavar="DIR")
+
+    p = sub.add_parser("status", parents=[common], help="show a mounted board",
+                       description="Show the board mounted at DIR: its cores and their states, "
+                                   "channels, eptdevs and the processes holding them open.")
+    p.add_argument("dir", type=Path, metavar="DIR", help="an `rpmsg-emu mount` directory")
+    p.add_argument("--json", action="store_true", help="one JSON object (docs/cli.md)")
 
     p = sub.add_parser(
         "run", parents=[common], help="run CMD with the board at the real /dev and /sys",
@@ -130,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"rpmsg-emu: error: {message}", file=sys.stderr)
         return 1
+    except Exception as exc:  # a bug: still one line; -vv shows where
+        logging.getLogger("rpmsg-emu").debug("internal error", exc_info=True)
+        print(f"rpmsg-emu: internal error: {exc!r} (-vv shows the traceback)", file=sys.stderr)
+        return 1
 
 
 def _version() -> str:
@@ -141,14 +161,32 @@ def _version() -> str:
 
 
 def _mount(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from fusedev import readiness
     from fusedev.emulator import Emulator
     from fusedev.foreground import mount
 
     board = board_args.default_owner_for_user(board_args.board_from_args(args), args)
-    if not args.dir.is_dir():
-        parser.error(f"mount point {args.dir} is not a directory")
+    check_board_firmware(board)
+    if args.ready_fd is not None:
+        problem = readiness.check_ready_fd(args.ready_fd)
+        if problem:
+            parser.error(f"--ready-fd {args.ready_fd}: {problem}")
     try:
-        return mount(Emulator(board), args.dir, allow_other=args.allow_other)
+        # Clears a mount left by a killed daemon (every access to DIR fails with ENOTCONN
+        # until then), so the directory check below sees the directory itself.
+        mountpoint.prepare(args.dir)
+    except NotADirectoryError:
+        parser.error(f"mount point {args.dir} is not a directory")
+    except OSError as exc:
+        print(f"rpmsg-emu: cannot serve {args.dir}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    ready_fds = () if args.ready_fd is None else (args.ready_fd,)
+    if args.daemon:
+        ready_fds += (readiness.daemonize(),)
+    notify = readiness.Readiness.from_environment(pidfile=args.pidfile, ready_fds=ready_fds)
+    try:
+        return mount(Emulator(board), args.dir, allow_other=args.allow_other,
+                     readiness=notify, background=args.daemon)
     except BaseException as exc:  # trio wraps errors in exception groups
         oserror = _find_oserror(exc)
         if oserror is None:
@@ -159,17 +197,31 @@ def _mount(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _umount(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    real = os.path.realpath(args.dir)
-    fstype = mountpoint.fuse_mounts().get(real)
-    if fstype != "fuse.rpmsg-emu":
-        what = f"a {fstype} mount" if fstype else "not mounted"
-        print(f"rpmsg-emu: {args.dir} is not an rpmsg-emu mount ({what})", file=sys.stderr)
-        return 1
+    from fusedev.umount_cmd import umount
+
     try:
-        mountpoint.detach(Path(real))
-    except OSError as exc:
-        print(f"rpmsg-emu: {exc.strerror}", file=sys.stderr)
+        umount(args.dir)
+    except mountpoint.NotOurMount as exc:
+        print(f"rpmsg-emu: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        print(f"rpmsg-emu: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _status(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from fusedev.status_cmd import board_status, format_text
+
+    try:
+        status = board_status(args.dir)
+    except mountpoint.NotOurMount as exc:
+        print(f"rpmsg-emu: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"rpmsg-emu: {exc.filename or args.dir}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(json.dumps(status, indent=2) if args.json else format_text(status))
     return 0
 
 
@@ -182,6 +234,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if not cmd:
         parser.error("run needs a command: rpmsg-emu run [options] -- CMD [ARG ...]")
     board = board_args.board_from_args(args)
+    check_board_firmware(board)
     if not args.map_root:
         board = board_args.default_owner_for_user(board, args)
     try:
@@ -270,8 +323,8 @@ def _find_oserror(exc: BaseException) -> OSError | None:
     return None
 
 
-COMMANDS = {"mount": _mount, "umount": _umount, "run": _run, "trace": _trace,
-            "doctor": _doctor}
+COMMANDS = {"mount": _mount, "umount": _umount, "status": _status, "run": _run,
+            "trace": _trace, "doctor": _doctor}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,6 +8,7 @@ from pathlib import Path
 import trio
 from kernel_cfg import Board, default_board
 
+from fusedev.emu_debugfs import add_daemon_file
 from fusedev.fuse_session import FuseMount
 from fusedev.kernel.char_dev import proc_devices
 from fusedev.kernel.kernel import Kernel
@@ -22,6 +23,7 @@ class Emulator:
         self.board = board or default_board()
         self.root = Directory()
         self.kernel = Kernel(self.board, self.root)
+        add_daemon_file(self.root, self.board)
         self.mount: FuseMount | None = None
         self._cancel = trio.CancelScope()
 

@@ -16,33 +16,53 @@ import trio
 
 from fusedev.daemon import STOP_SIGNALS
 from fusedev.emulator import Emulator
+from fusedev.readiness import Readiness, detach_output
 from fusedev.vfs import Directory
 
 log = logging.getLogger(__name__)
 
-READY = "rpmsg-emu: serving"  # first line once the tree is usable; the pytest plugin waits for it
+READY = "rpmsg-emu: serving"  # first line of the banner printed once the tree is usable
 
 
-async def serve_foreground(emu: Emulator, mount_dir: Path, *, allow_other: bool = False) -> None:
-    """Serve until a stop signal or an unmount from outside."""
+class _OnReady:
+    """Stands in for trio's TaskStatus: `Emulator.serve` calls `started()` once booted."""
+
+    def __init__(self, emu: Emulator, mount_dir: Path, readiness: Readiness,
+                 background: bool) -> None:
+        self.emu, self.mount_dir = emu, mount_dir
+        self.readiness, self.background = readiness, background
+
+    def started(self, value: None = None) -> None:
+        print(usage(self.emu, self.mount_dir), flush=True)
+        self.readiness.ready()
+        if self.background:
+            detach_output()
+
+
+async def serve_foreground(emu: Emulator, mount_dir: Path, *, allow_other: bool = False,
+                           readiness: Readiness | None = None, background: bool = False) -> None:
+    """Serve until a stop signal or an unmount from outside.
+
+    The signal watcher starts before the mount: a SIGTERM while the board boots (the boot
+    settle takes up to BOOT_SETTLE_TIMEOUT) stops it at once, as it does later.
+    """
     mount_dir = Path(os.path.realpath(mount_dir))  # now: once mounted, lstat would ask us
+    readiness = readiness or Readiness()
     with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
         async with trio.open_nursery() as nursery:
-
-            async def serve(task_status: trio.TaskStatus[None]) -> None:
-                # Returns on close() and also when DIR is unmounted from outside.
-                await emu.serve(mount_dir, allow_other=allow_other, task_status=task_status)
-                nursery.cancel_scope.cancel()
 
             async def watch_signals() -> None:
                 async for signum in signals:
                     log.info("%s: unmounting %s", signal.Signals(signum).name, mount_dir)
+                    readiness.stopping()
                     emu.close()
                     return
 
-            await nursery.start(serve)
             nursery.start_soon(watch_signals)
-            print(usage(emu, mount_dir), flush=True)
+            # Returns on close() and also when DIR is unmounted from outside.
+            await emu.serve(mount_dir, allow_other=allow_other,
+                            task_status=_OnReady(emu, mount_dir, readiness, background))
+            nursery.cancel_scope.cancel()
 
 
 def usage(emu: Emulator, mount_dir: Path) -> str:
@@ -67,8 +87,14 @@ def usage(emu: Emulator, mount_dir: Path) -> str:
     ])
 
 
-def mount(emu: Emulator, mount_dir: Path, *, allow_other: bool = False) -> int:
-    """Run the foreground daemon; exit status 0 after a clean stop."""
-    trio.run(partial(serve_foreground, emu, mount_dir, allow_other=allow_other))
+def mount(emu: Emulator, mount_dir: Path, *, allow_other: bool = False,
+          readiness: Readiness | None = None, background: bool = False) -> int:
+    """Run the daemon; exit status 0 after a clean stop."""
+    readiness = readiness or Readiness()
+    try:
+        trio.run(partial(serve_foreground, emu, mount_dir, allow_other=allow_other,
+                         readiness=readiness, background=background))
+    finally:
+        readiness.close()
     print(f"rpmsg-emu: unmounted {mount_dir}", file=sys.stderr)
     return 0

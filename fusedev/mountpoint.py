@@ -17,6 +17,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 MNT_DETACH = 2
+FSNAME = "rpmsg-emu"  # the FUSE subtype: mounts show as fstype fuse.rpmsg-emu
 
 
 def fuse_mounts() -> dict[str, str]:
@@ -30,6 +31,33 @@ def fuse_mounts() -> dict[str, str]:
             if fstype.startswith("fuse"):
                 mounts[_unescape(fields[4])] = fstype
     return mounts
+
+
+def mount_owner(path: str) -> int | None:
+    """The uid that mounted the FUSE filesystem at `path` (its `user_id=` option), or None."""
+    with open("/proc/self/mountinfo", encoding="utf-8") as info:
+        for line in info:
+            fields = line.split()
+            sep = fields.index("-")
+            if _unescape(fields[4]) == path and fields[sep + 1].startswith("fuse"):
+                for option in fields[sep + 3].split(","):
+                    if option.startswith("user_id="):
+                        return int(option.removeprefix("user_id="))
+    return None
+
+
+class NotOurMount(Exception):
+    """DIR is not served by rpmsg-emu; the text says what it is instead."""
+
+
+def rpmsg_emu_mount(path: Path) -> str:
+    """The real path of the rpmsg-emu mount at `path`; NotOurMount when it is not one."""
+    real = os.path.realpath(path)
+    fstype = fuse_mounts().get(real)
+    if fstype != f"fuse.{FSNAME}":
+        what = f"a {fstype} mount" if fstype else "not mounted"
+        raise NotOurMount(f"{path} is not an rpmsg-emu mount ({what})")
+    return real
 
 
 def _unescape(field: str) -> str:

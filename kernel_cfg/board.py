@@ -6,7 +6,9 @@ board file is reported with the file and key instead of surfacing as an odd emul
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -98,8 +100,11 @@ _CORE_KEYS = {"firmware", "autostart", "num_bufs", "buf_size", "config", "proces
               "irq_latency_us", "per_byte_ns", "watchdog_ms", "ipc_only"}
 # The core that runs TI's Device Manager firmware, started by the bootloader, which the
 # kernel therefore drives in IPC-only mode: the wakeup R5F of the AM62 family (a real AM62x
-# SK shows remoteproc1 78000000.r5f `attached`). Boards may say otherwise (`ipc_only`).
-IPC_ONLY_DEFAULT = {"AM62X": 15, "AM62AX": 15, "AM62PX": 15, "J722S": 15}
+# SK shows remoteproc1 78000000.r5f `attached`) and the first MCU R5F of the J7 family (a
+# J721E boot log: "41000000.r5f: configured R5F for IPC-only mode"). Boards may say
+# otherwise (`ipc_only`).
+IPC_ONLY_DEFAULT = {"AM62X": 15, "AM62AX": 15, "AM62PX": 15, "J722S": 15,
+                    "J721E": 0, "J7200": 0, "J721S2": 0, "J784S4": 0}
 _MODE_RE = re.compile(r"(?:0o|0)?([0-7]{3})")
 
 
@@ -107,12 +112,24 @@ def load_board(path: str | Path) -> Board:
     """Read and validate a board TOML file; relative firmware dirs resolve next to it."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(_read_regular_file(path))
     except OSError as e:
         raise BoardError(str(path), "", f"cannot read board file: {e.strerror}") from e
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise BoardError(str(path), "", f"not valid TOML: {e}") from e
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise BoardError(str(path), "", "not valid TOML: nested too deeply") from None
     return board_from_dict(data, path.parent, source=str(path), default_name=path.stem)
+
+
+def _read_regular_file(path: Path) -> str:
+    """The text of `path`, refusing what is not a regular file: /dev/zero would be read
+    forever and a FIFO would block. Opened non-blocking so that a FIFO's open returns."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise BoardError(str(path), "", "not a regular file")
+        return file.read().decode()
 
 
 def board_from_dict(
