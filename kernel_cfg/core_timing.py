@@ -35,15 +35,17 @@ class TimingUs:
         return 2 * self.irq_latency_us + self.processing_us + 2 * self.per_byte_ns * length / 1000
 
 
-# Keyed by RemoteProc.kind (kernel_cfg/soc.py). R5F: 2 × 3 + 7.4 + 2 × 0.1217 × 1 → the
-# measured 35 µs with the emulator's own ~21 µs round trip outside the modelled window; per
-# byte (154 − 35) / (2 × 489) ns. M4F runs at half the R5F's clock (400 vs 800 MHz); the DSPs
-# (C66x 1.35 GHz, C7x 1 GHz) copy with wider loads.
+# Keyed by RemoteProc.kind (kernel_cfg/soc.py). The model covers the kick → Linux's interrupt
+# handler; the emulator's own FUSE requests (write, then the read that gets the reply) add
+# ~15 µs on a fast machine, as the board's Linux-side syscall and wake-up paths do there.
+# R5F: 2 × 4 + 11.8 + 2 × 0.1217 × 1 ≈ 20 µs (+15 → TI's 35 µs); per byte
+# (154 − 35) / (2 × 489) ns. The M4F runs at half the R5F's clock (400 vs 800 MHz): twice the
+# processing and copy time; the DSPs (C66x 1.35 GHz, C7x 1 GHz) copy with wider loads.
 KIND_TIMING = {
-    "R5F": TimingUs(irq_latency_us=3.0, processing_us=7.4, per_byte_ns=121.7),
-    "M4F": TimingUs(irq_latency_us=3.0, processing_us=14.8, per_byte_ns=243.4),
-    "C66": TimingUs(irq_latency_us=3.0, processing_us=4.4, per_byte_ns=60.8),
-    "C71": TimingUs(irq_latency_us=3.0, processing_us=5.9, per_byte_ns=60.8),
+    "R5F": TimingUs(irq_latency_us=4.0, processing_us=11.8, per_byte_ns=121.7),
+    "M4F": TimingUs(irq_latency_us=4.0, processing_us=23.6, per_byte_ns=243.4),
+    "C66": TimingUs(irq_latency_us=4.0, processing_us=7.0, per_byte_ns=60.8),
+    "C71": TimingUs(irq_latency_us=4.0, processing_us=9.4, per_byte_ns=60.8),
 }
 FAST = TimingUs(irq_latency_us=0.0, processing_us=0.0, per_byte_ns=0.0)
 

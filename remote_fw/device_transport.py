@@ -16,7 +16,7 @@ import trio
 
 from .deadline_timer import DeadlineTimer
 from .kick_queue import KickQueue
-from .mailbox import Mailbox, loop_doorbell
+from .mailbox import InterruptLine, Mailbox
 from .rpmsg_header import RPMSG_HDR, RPMSG_HDR_SIZE
 from .shared_memory import VRING_HOST_TO_REMOTE, VRING_REMOTE_TO_HOST, SharedMemory
 from .timing import CoreTiming
@@ -28,12 +28,22 @@ SENDS_PER_CHECKPOINT = 64
 tasks run after this many messages; its watchdog counts a loop that never comes back as stuck."""
 
 
+LATE_ABSORBED = 0.001
+"""A core that wakes up to this much after a modelled deadline acts as if it had been on time."""
+
+
 class Pacer:
     """The core's modelled CPU time: work is charged back to back from when the core is free."""
 
     def __init__(self, timer: DeadlineTimer) -> None:
         self.timer = timer
         self.busy_until = 0.0
+
+    def now(self) -> float:
+        """The model's present: the end of the work just done when the thread woke up late
+        for it (its lateness is the emulator's, not the core's), else the clock."""
+        now = time.monotonic()
+        return self.busy_until if 0.0 <= now - self.busy_until < LATE_ABSORBED else now
 
     async def spend(self, seconds: float, start: float | None = None) -> None:
         """Be busy for `seconds` from `start` (default now), after earlier work."""
@@ -79,15 +89,15 @@ class DeviceTransport:
         """The core's mailbox interrupt: wake the RX loop or the senders waiting for buffers,
         each kick `irq_latency` after Linux posted it; also posts the core's own kicks."""
         mailbox, latency = self._from_host, self.timing.irq_latency
-        irq = trio.lowlevel.ParkingLot()
+        irq = InterruptLine()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._kicks.run)
-            mailbox.attach(loop_doorbell(irq.unpark_all))
+            mailbox.attach(irq.ring)
             try:
                 while True:
                     entry = mailbox.take()
                     if entry is None:
-                        await irq.park()
+                        await irq.wait()
                         continue
                     vring, posted = entry
                     if latency:
@@ -95,6 +105,7 @@ class DeviceTransport:
                     self._isr(vring, posted + latency)
             finally:
                 mailbox.attach(None)
+                irq.close()
 
     def _isr(self, vring: int, when: float) -> None:
         if vring == VRING_HOST_TO_REMOTE:
@@ -164,7 +175,7 @@ class DeviceTransport:
         RPMSG_HDR.pack_into(self._mem, off, src, dst, 0, n, 0)
         self._mem[off + RPMSG_HDR_SIZE : off + RPMSG_HDR_SIZE + n] = payload
         if ring.add_used(head, RPMSG_HDR_SIZE + n):
-            self._kicks.kick(VRING_REMOTE_TO_HOST)
+            self._kicks.kick(VRING_REMOTE_TO_HOST, self.pacer.now())
         return True
 
     async def send(self, src: int, dst: int, payload: bytes) -> None:

@@ -1,9 +1,9 @@
 """The Linux end of one core's rpmsg link: what virtio_rpmsg_bus does with the vrings and mailbox.
 
 The Linux side calls `send` synchronously from its request handlers, so the hot path is plain
-struct packing into shared memory. `run` connects Linux's mailbox ISR + bottom half: the core,
-another thread, rings it through the loop's TrioToken, so a reply is handled between Linux's
-tasks, never inside the write (kick) that caused it. Every "notify me" (used_event) is followed
+struct packing into shared memory. `run` is Linux's mailbox ISR + bottom half: the core,
+another thread, rings its interrupt line (an eventfd), so a reply is handled in this task,
+between Linux's other work, never inside the write (kick) that caused it. Every "notify me" (used_event) is followed
 by a second look at the ring, since the core writes it at the same time.
 """
 
@@ -16,7 +16,7 @@ import trio
 
 from .errors import PayloadTooLargeError
 from .kick_queue import KickQueue
-from .mailbox import Mailbox, loop_doorbell
+from .mailbox import InterruptLine, Mailbox
 from .rpmsg_header import RPMSG_HDR, RPMSG_HDR_SIZE
 from .shared_memory import VRING_HOST_TO_REMOTE, VRING_REMOTE_TO_HOST, SharedMemory
 from .vring import VRING_DESC_F_WRITE
@@ -103,23 +103,19 @@ class HostTransport:
         """Connect Linux's mailbox ISR for this core; until cancelled, each kick from the core
         is handled in this loop, between tasks (`_interrupt`)."""
         mailbox = self._from_remote
+        irq = InterruptLine()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._kicks.run)
-            mailbox.attach(loop_doorbell(self._interrupt))
+            mailbox.attach(irq.ring)
             try:
-                await trio.sleep_forever()
+                while True:
+                    while (entry := mailbox.take()) is not None:
+                        mailbox.delivered(entry[1])
+                        self._isr(entry[0])
+                    await irq.wait()
             finally:
                 mailbox.attach(None)
-
-    def _interrupt(self) -> None:
-        """The doorbell rang: handle every kick in the FIFO. Runs from trio's entry queue,
-        where an exception would end the whole loop, so a bug here is logged instead."""
-        mailbox = self._from_remote
-        while (entry := mailbox.take()) is not None:
-            try:
-                self._isr(entry[0])
-            except Exception:
-                log.exception("%s: Linux's handler of a kick failed", mailbox.name)
+                irq.close()
 
     def _isr(self, vring: int) -> None:
         if vring == VRING_REMOTE_TO_HOST:

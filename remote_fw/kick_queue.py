@@ -3,8 +3,9 @@
 Both ends kick from paths that must not wait: Linux from a FUSE request, the core from its RX
 pass. A kick goes straight into the mailbox when the FIFO has room, no earlier kick is still
 queued and no latency is modelled; otherwise it queues here and `run` posts it — at its due
-time (kick time + `latency`, the core's interrupt latency towards Linux) and as soon as the
-receiver has freed a FIFO slot. The order is kept.
+time (kick time + `latency`, the core's interrupt latency towards Linux), less what the
+receiver's thread is known to need to wake up (Mailbox.lead, at most `latency`), so that its
+handler runs on time — and as soon as the receiver has freed a FIFO slot. The order is kept.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ class KickQueue:
         """No kick is waiting to be posted."""
         return not self._deferred
 
-    def kick(self, vring: int) -> None:
-        """Notify the other side that `vring` has news, without waiting."""
-        now = time.monotonic()
+    def kick(self, vring: int, now: float | None = None) -> None:
+        """Notify the other side that `vring` has news, without waiting; `now`: when the
+        kick happens in the sender's model (default: the clock)."""
+        if now is None:
+            now = time.monotonic()
         if self._latency or self._deferred or not self._mailbox.try_send(vring, now):
             self._deferred.append((vring, now + self._latency))
             self._forwarder.unpark()
@@ -54,8 +57,9 @@ class KickQueue:
                 while not deferred:
                     await self._forwarder.park()
                 vring, due = deferred[0]
-                if self._sleep_until is not None and due > time.monotonic():
-                    await self._sleep_until(due)
+                post_at = due - min(mailbox.lead, self._latency)  # the receiver wakes late
+                if self._sleep_until is not None and post_at > time.monotonic():
+                    await self._sleep_until(post_at)
                 while not mailbox.try_send(vring, due):
                     await space.park()
                 deferred.popleft()

@@ -3,22 +3,27 @@ cluster). rpmsg uses it for kicks: the message is the id of the vring that has n
 
 The two ends are two CPUs, here two threads: Linux's trio loop and the core's own. Each entry
 carries the time it was posted, so the receiver can model its interrupt latency. The receiver
-attaches a *doorbell*, a thread-safe callable that schedules its interrupt handler in its own
-thread; it rings when the FIFO goes from empty to non-empty, and the handler then `take`s
-until the FIFO is empty. A full FIFO refuses `try_send`; the sender's `on_space` rings when a
+attaches a *doorbell* (`InterruptLine`: an eventfd its ISR task waits on in its own loop); it
+rings when the FIFO goes from empty to non-empty, and the ISR then `take`s until the FIFO is
+empty. A full FIFO refuses `try_send`; the sender's `on_space` rings when a
 slot frees (see KickQueue). `sever` cuts the link for good: a stopped or crashed core's
 thread, which may still be running, can no longer reach Linux, nor Linux it.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections import deque
 from typing import Callable
 
 import trio
 
 MAILBOX_FIFO_DEPTH = 4
+MAX_LEAD = 500e-6
+"""The most a sender posts ahead of a kick's due time to make up for the receiver's wake-up."""
+LEAD_GAIN = 0.2
 
 Doorbell = Callable[[], None]
 
@@ -33,6 +38,9 @@ class Mailbox:
         self._on_space: Doorbell | None = None
         self._sender_refused = False
         self.severed = False
+        self.lead = 0.0
+        """How much earlier than due a sender with a modelled latency should post, so that the
+        receiver's handler runs on time: learnt from `delivered` (the receiver's wake-up lag)."""
 
     def __len__(self) -> int:
         """Messages in the FIFO now."""
@@ -43,9 +51,8 @@ class Mailbox:
         is already waiting."""
         with self._lock:
             self._doorbell = None if self.severed else doorbell
-            ring = doorbell is not None and bool(self._fifo)
-        if ring:
-            doorbell()
+            if self._doorbell is not None and self._fifo:
+                self._doorbell()
 
     def on_space(self, callback: Doorbell | None) -> None:
         """Connect the sender's 'a slot is free again' line (rings after a refused try_send)."""
@@ -62,9 +69,8 @@ class Mailbox:
                 self._sender_refused = True
                 return False
             self._fifo.append((msg, posted))
-            doorbell = self._doorbell if len(self._fifo) == 1 else None
-        if doorbell is not None:
-            doorbell()
+            if len(self._fifo) == 1 and self._doorbell is not None:
+                self._doorbell()  # under the lock: a detached line is never rung afterwards
         return True
 
     def take(self) -> tuple[int, float] | None:
@@ -78,6 +84,11 @@ class Mailbox:
         if on_space is not None:
             on_space()
         return entry
+
+    def delivered(self, due: float) -> None:
+        """The receiver handles a kick that was due at `due` (its `posted` stamp) now."""
+        late = time.monotonic() - due  # < 0: early; corrected faster than lateness
+        self.lead = min(MAX_LEAD, max(0.0, self.lead + (LEAD_GAIN if late > 0 else 1.0) * late))
 
     def sever(self) -> None:
         """Disconnect both ends for good and forget what is queued."""
@@ -100,3 +111,30 @@ def loop_doorbell(handler: Callable[[], None]) -> Doorbell:
             pass
 
     return ring
+
+
+class InterruptLine:
+    """A receiver's interrupt line: `ring` from any thread (an eventfd write, µs), `wait` in
+    the receiving loop. Cheaper than TrioToken.run_sync_soon, which takes two loop passes."""
+
+    def __init__(self) -> None:
+        self._fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+
+    def ring(self) -> None:
+        try:
+            os.eventfd_write(self._fd, 1)
+        except OSError:  # closed: the receiver is gone
+            pass
+
+    async def wait(self) -> None:
+        """Until rung (at once if it was rung since the last wait)."""
+        await trio.lowlevel.wait_readable(self._fd)
+        try:
+            os.eventfd_read(self._fd)
+        except BlockingIOError:
+            pass
+
+    def close(self) -> None:
+        """Only after the mailbox has let go of `ring` (attach(None)), so that no sender can
+        write to a file descriptor number that is reused meanwhile."""
+        os.close(self._fd)

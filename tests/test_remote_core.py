@@ -242,7 +242,7 @@ async def test_core_timing_models_a_slow_core(nursery):
     await linux.wait_messages(10)
     elapsed = time.monotonic() - t0
     # one kick's latency each way, then the ten messages back to back on the core
-    assert 10 * 0.010 + 2 * 0.002 <= elapsed < 2
+    assert 10 * 0.010 + 2 * 0.002 - 0.0005 <= elapsed < 2  # early by the wake-up lead at most
     core.stop()
 
 
