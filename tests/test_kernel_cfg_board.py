@@ -26,7 +26,8 @@ def test_ipc_only_defaults_to_the_dm_core_of_the_am62_family_and_a_board_may_cho
         return board_from_dict({"soc": soc, "cores": {str(rid): keys}}, ".").cores[rid]
 
     assert core("AM62X", 15).ipc_only and core("J722S", 15).ipc_only
-    assert not core("AM62X", 9).ipc_only and not core("J721E", 0).ipc_only
+    assert core("J721E", 0).ipc_only and not core("J721E", 1).ipc_only
+    assert not core("AM62X", 9).ipc_only and not core("AM64X", 2).ipc_only
     assert not core("AM62X", 15, ipc_only=False).ipc_only
     assert core("AM64X", 2, ipc_only=True).ipc_only
     with pytest.raises(BoardError, match="cores.15.ipc_only: must be true or false"):
