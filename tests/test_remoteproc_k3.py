@@ -179,3 +179,16 @@ def test_debugfs_crash_takes_an_integer_type_and_cannot_be_read(emu) -> None:
     os.close(fd)
     write(crash, "7")  # any unsigned type is reported ("unknown")
     assert read(emu.root, f"{CLASS}/remoteproc0/state") == "crashed\n"
+
+
+@pytest.mark.board(kernel="pre-6.1", firmware={9: "echo", 15: "echo"})
+def test_before_5_13_there_is_no_detach(emu) -> None:
+    r5f = emu.root / CLASS / "remoteproc1"
+    assert read(r5f, "state") == "attached\n"  # IPC-only attach is older (v5.10)
+    assert write_errno(r5f / "state", "detach") == errno.EINVAL  # rproc_detach is v5.13
+    fd = os.open(emu.root / "dev/remoteproc1", os.O_WRONLY)
+    with pytest.raises(OSError) as err:
+        os.write(fd, b"detach")
+    assert err.value.errno == errno.EINVAL
+    os.close(fd)
+    assert read(r5f, "state") == "attached\n"
