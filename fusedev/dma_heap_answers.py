@@ -3,8 +3,8 @@
 The host kernel has no DMA-buf heaps here, so a buffer is a memfd of the allocated size,
 installed in the caller with SECCOMP_IOCTL_NOTIF_ADDFD (`FdHandover`). It can be mmapped and
 shared like a dma-buf; the daemon reaches the same pages with pidfd_getfd when the buffer is
-attached to a remote core (kernel/remoteproc_dmabuf.py). The memfd is named
-`rpmsg-emu-dmabuf:<heap>`, which is how a later DMA_BUF_IOCTL_SYNC on it is recognised and
+attached to a remote core (kernel/remoteproc_dmabuf.py). The memfd is named after the heap
+(kernel/dma_heap.py `DmaHeap.allocate`), which is how a later DMA_BUF_IOCTL_SYNC on it is recognised and
 routed to the heap that exported it, as the kernel routes it to the exporter's ops. The
 daemon keeps nothing of a buffer after the allocation: a client that exits without freeing
 leaves nothing behind.
@@ -24,11 +24,10 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import stat
 import struct
 
 from fusedev import target_process
-from fusedev.kernel.dma_heap import DmaHeap, page_align
+from fusedev.kernel.dma_heap import DmaHeap, buffer_heap_name, page_align
 from fusedev.seccomp_filter import DMA_BUF_IOCTL_SYNC, DMA_HEAP_IOCTL_ALLOC
 from fusedev.syscall_answers import CONTINUE, EmulatedNodes, FdHandover, Reply
 
@@ -44,16 +43,7 @@ DMA_BUF_SYNC_RW = DMA_BUF_SYNC_READ | DMA_BUF_SYNC_WRITE
 DMA_BUF_SYNC_START = 0 << 2
 DMA_BUF_SYNC_END = 1 << 2
 DMA_BUF_SYNC_VALID_FLAGS_MASK = DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END
-MEMFD_PREFIX = "rpmsg-emu-dmabuf:"
 DMA_IOCTLS = (DMA_HEAP_IOCTL_ALLOC, DMA_BUF_IOCTL_SYNC)
-
-
-def buffer_heap_name(link: str) -> str | None:
-    """The exporting heap's name from an fd's /proc link (`/memfd:NAME (deleted)`)."""
-    prefix = "/memfd:" + MEMFD_PREFIX
-    if not link.startswith(prefix):
-        return None
-    return link[len(prefix):].removesuffix(" (deleted)")
 
 
 class DmaHeapAnswers:
@@ -104,10 +94,8 @@ class DmaHeapAnswers:
         size = page_align(length)
         if not size:
             return Reply(error=errno.EINVAL)
-        if not heap.fits(size):
-            return Reply(error=errno.ENOMEM)
         try:
-            ours = _new_buffer(heap.name, size, fd_flags & os.O_ACCMODE)
+            ours = heap.allocate(size, fd_flags & os.O_ACCMODE)
         except OSError as exc:
             return Reply(error=exc.errno or errno.ENOMEM)
         log.debug("%s: %d bytes for thread %d", heap.name, size, tid)
@@ -136,28 +124,3 @@ class DmaHeapAnswers:
             return Reply(error=errno.EINVAL)
         heap.cpu_sync(tid, fd, flags)
         return Reply(value=0)
-
-
-def _new_buffer(heap_name: str, size: int, access: int) -> int:
-    """A memfd of `size` bytes, opened again with the buffer's access mode when not O_RDWR."""
-    fd = os.memfd_create(MEMFD_PREFIX + heap_name, os.MFD_CLOEXEC)
-    try:
-        os.ftruncate(fd, size)
-        if access == os.O_RDWR:
-            fd, keep = -1, fd
-            return keep
-        return os.open(f"/proc/self/fd/{fd}", access | os.O_CLOEXEC)
-    finally:
-        if fd >= 0:
-            os.close(fd)
-
-
-def is_buffer_fd(fd: int) -> str | None:
-    """The exporting heap's name when our own `fd` is one of these buffers (else None)."""
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return buffer_heap_name(os.readlink(f"/proc/self/fd/{fd}"))
-    except OSError:
-        return None
-

@@ -20,6 +20,7 @@ import trio.testing
 
 from .cpu import CoreCpu
 from .deadline_timer import DeadlineTimer
+from .dma_buffers import DmaMappingTable
 from .device_transport import DeviceTransport
 from .endpoint import EndpointTable
 from .firmware_api import FirmwareContext
@@ -87,6 +88,7 @@ class RemoteCore:
         self.state = OFFLINE
         self.crash_reason: str | None = None
         self.on_crash = None
+        self.dma = DmaMappingTable(name)  # what Linux mapped for the core (dma-buf attach)
         self._run: _Run | None = None
         self._last_trace: TraceBuffer | None = None
         self._last_firmware: str | None = None
@@ -229,7 +231,7 @@ class RemoteCore:
         timer = DeadlineTimer()
         device = DeviceTransport(run.shm, run.to_remote, run.to_host, self.timing, timer)
         endpoints = EndpointTable(device, run.trace)
-        ctx = FirmwareContext(self.name, run.config, endpoints, run.trace)
+        ctx = FirmwareContext(self.name, run.config, endpoints, run.trace, self.dma)
         try:
             async with trio.open_nursery() as tasks:
                 tasks.start_soon(device.run_isr, name=f"{self.name}:isr")

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
+import stat
 from typing import TYPE_CHECKING
 
 from kernel_cfg.dma_heaps import HeapSpec, soc_heaps
@@ -28,10 +30,30 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 4096
+MEMFD_PREFIX = "rpmsg-emu-dmabuf:"  # a buffer is a memfd named MEMFD_PREFIX + heap name
 NUM_HEAP_MINORS = 128
 NEEDS_RUN = ("DMA_HEAP_IOCTL_ALLOC on /dev/dma_heap/%s: a heap answers with a new file "
              "descriptor in the calling process, which a FUSE file cannot create; run the "
              "program under `rpmsg-emu run`, whose syscall supervisor hands it the buffer")
+
+
+def buffer_heap_name(link: str) -> str | None:
+    """The exporting heap's name from an fd's /proc link (`/memfd:NAME (deleted)`)."""
+    prefix = "/memfd:" + MEMFD_PREFIX
+    if not link.startswith(prefix):
+        return None
+    return link[len(prefix):].removesuffix(" (deleted)")
+
+
+def buffer_heap_of(fd: int) -> str | None:
+    """The exporting heap's name when our own `fd` is one of these buffers (else None);
+    what `dma_buf_get` checks with `is_dma_buf_file`."""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return buffer_heap_name(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        return None
 
 
 def page_align(length: int) -> int:
@@ -51,9 +73,23 @@ class DmaHeap:
         self._explained = False
         self.coherence = None  # the debug mode's checker (dma_buf_coherence), when on
 
-    def fits(self, length: int) -> bool:
-        """Whether the heap's allocator could give `length` bytes at all (else ENOMEM)."""
-        return length <= self.spec.size
+    def allocate(self, size: int, access: int) -> int:
+        """The heap's `allocate` op: a new buffer of `size` (page-aligned) bytes as a memfd
+        of ours, opened with `access` (O_RDONLY, O_WRONLY, O_RDWR or O_ACCMODE, the dma-buf
+        file's mode). ENOMEM past what the heap could ever give (the system heap's
+        totalram check, the pool's size); live allocations are not counted against it."""
+        if size > self.spec.size:
+            raise FsError(errno.ENOMEM)
+        fd = os.memfd_create(MEMFD_PREFIX + self.name, os.MFD_CLOEXEC)
+        try:
+            os.ftruncate(fd, size)
+            if access == os.O_RDWR:
+                fd, ours = -1, fd
+                return ours
+            return os.open(f"/proc/self/fd/{fd}", access | os.O_CLOEXEC)
+        finally:
+            if fd >= 0:
+                os.close(fd)
 
     def reserve(self, size: int) -> int | None:
         """First fit in the window: the physical address of `size` contiguous bytes."""

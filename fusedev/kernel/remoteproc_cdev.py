@@ -7,6 +7,8 @@ with `strncmp(cmd, word, len)` on the raw buffer (at most 10 bytes), so "start" 
 "start\\0" work but "start\\n" (`echo start >`) is EINVAL, as on the board. The ioctls of
 include/uapi/linux/remoteproc_cdev.h set and get `cdev_put_on_release`: when it is set,
 closing any file of the device shuts the processor down (or detaches an attached one).
+TI's vendor RPROC_IOC_DMA_BUF_ATTACH gives a dma-buf a device address for the core
+(remoteproc_dmabuf.py); closing the file detaches what it attached.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from fusedev.fileops import FileOperations, FsError, OpenFile
+from fusedev.kernel.remoteproc_dmabuf import RPROC_IOC_DMA_BUF_ATTACH, RprocDmabufs
 from fusedev.kernel.sysfs_input import strncmp_equal
 
 if TYPE_CHECKING:
@@ -35,6 +38,7 @@ class RprocCdev(FileOperations):
 
     def __init__(self, rproc: Rproc) -> None:
         self.rproc = rproc
+        self.dmabufs = RprocDmabufs(rproc)
 
     def write(self, file: OpenFile, data: bytes, flags: int) -> int:
         """rproc_cdev_write: start, stop or detach, with the state checks it makes first."""
@@ -68,12 +72,16 @@ class RprocCdev(FileOperations):
             return 0, b""
         if cmd == RPROC_GET_SHUTDOWN_ON_RELEASE:
             return 0, struct.pack("=i", int(self.rproc.cdev_put_on_release))
+        if cmd == RPROC_IOC_DMA_BUF_ATTACH:
+            return self.dmabufs.attach_ioctl(file, data)
         log.info("%s: Unsupported ioctl", self.rproc.dev.name)
         raise FsError(errno.EINVAL)
 
     def release(self, file: OpenFile) -> None:
-        """rproc_cdev_release: with shutdown-on-release set, stop or detach the processor."""
+        """rproc_cdev_release: with shutdown-on-release set, stop or detach the processor;
+        then release every dma-buf attached through this file."""
         rproc = self.rproc
+        self.dmabufs.release(file)  # no state in common with the shutdown below
         if not rproc.cdev_put_on_release:
             return
         try:

@@ -5,4 +5,5 @@ BUILTIN_FIRMWARES = {
     "sink": "remote_fw.builtin.sink",
     "source": "remote_fw.builtin.source",
     "sample": "remote_fw.builtin.sample",
+    "dmabuf_checksum": "remote_fw.builtin.dmabuf_checksum",
 }
