@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from kernel_cfg.dma_heaps import HeapSpec, soc_heaps
 
 from fusedev.fileops import FileOperations, FsError, OpenFile
+from fusedev.kernel import dma_buf_coherence
 from fusedev.kernel.driver_core import Device
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ class DmaHeap:
                           devnode=f"dma_heap/{spec.name}")
         self._reserved: dict[int, int] = {}  # base -> size of every attached range
         self._explained = False
-        self.coherence = None  # the debug mode's checker (dma_buf_coherence), when on
+        self.coherence: dma_buf_coherence.CoherenceChecker | None = None  # the debug mode
 
     def allocate(self, size: int, access: int) -> int:
         """The heap's `allocate` op: a new buffer of `size` (page-aligned) bytes as a memfd
@@ -138,8 +139,10 @@ class DmaHeaps:
         cls = kernel.core.device_class("dma_heap")
         major = kernel.chrdevs.named()["dma_heap"]
         self.heaps: dict[str, DmaHeap] = {}
+        checker = dma_buf_coherence.CoherenceChecker() if dma_buf_coherence.enabled() else None
         for minor, spec in enumerate(soc_heaps(kernel.board.soc.family)):
             heap = DmaHeap(spec, minor, major)
+            heap.coherence = checker
             heap.dev.cls = cls
             kernel.core.device_add(heap.dev)
             self.heaps[spec.name] = heap

@@ -4,9 +4,10 @@
  * /dev/rpmsg_ctrl0), whose CRC-32 must match ours. Then the firmware inverts the buffer in
  * place and we read it back after DMA_BUF_SYNC_START|READ.
  *
- * usage: dmabuf_checksum [SIZE [HEAP [leak|nosync]]]
+ * usage: dmabuf_checksum [SIZE [HEAP [leak|nosync|noread]]]
  *   leak    exit right after the checksum: nothing unmapped, closed or freed
  *   nosync  skip the SYNC_END after filling (the debug mode flags the firmware's read)
+ *   noread  read the inverted buffer without SYNC_START|READ (flagged at detach)
  * Prints "OK <size> <crc> <da>" on success. */
 #include "rpmsg_test.h"
 
@@ -110,13 +111,15 @@ int main(int argc, char **argv)
 	}
 
 	rep = ask(ept, 2, attach.da, size); /* the firmware inverts the buffer in place */
-	sync_buf(buf_fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	if (strcmp(mode, "noread"))
+		sync_buf(buf_fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 	for (size_t i = 0; i < size; i++)
 		if (p[i] != (unsigned char)~(unsigned char)(i * 7 + (i >> 12)))
 			die("byte %zu not inverted", i);
 	if (rep.crc != crc32_ieee(0, p, size))
 		die("checksum of the inverted buffer");
-	sync_buf(buf_fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	if (strcmp(mode, "noread"))
+		sync_buf(buf_fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 
 	destroy_ept(ept, ctrl, eptdev);
 	close(rproc);
