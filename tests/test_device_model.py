@@ -125,6 +125,12 @@ def test_virtio_status_is_acknowledge_driver_driver_ok(emu):
     assert (virtio / "status").read_text() == "0x00000007\n"
 
 
+def test_pru_rproc_has_no_bind_files(emu):
+    pru = emu.root / "sys/bus/platform/drivers/pru-rproc"
+    assert sorted(os.listdir(pru)) == ["30074000.pru", "30078000.pru", "module", "uevent"]
+    assert os.path.realpath(pru / "module") == str(emu.root / "sys/module/pru_rproc")
+
+
 def test_mailbox_device_and_driver(emu):
     mailbox = emu.root / "sys/bus/platform/drivers/omap-mailbox/29000000.mailbox"
     assert os.path.realpath(mailbox) == str(emu.root / "sys/devices/platform/bus@f0000"

@@ -89,6 +89,9 @@ class Device:
 class Driver:
     """A bus driver: matches devices and probes/removes them."""
 
+    # `struct device_driver.suppress_bind_attrs`: no bind/unbind files (pru-rproc sets it).
+    suppress_bind_attrs = False
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.bus: Bus | None = None
@@ -139,8 +142,9 @@ class Bus:
     def register_driver(self, driver: Driver) -> None:
         driver.bus = self
         driver.dir = self.drivers_dir.mkdir(driver.name)
-        driver.dir.attribute("bind", store=lambda data: self._bind_store(driver, data))
-        driver.dir.attribute("unbind", store=lambda data: self._unbind_store(driver, data))
+        if not driver.suppress_bind_attrs:  # bus.c add_bind_files
+            driver.dir.attribute("bind", store=lambda data: self._bind_store(driver, data))
+            driver.dir.attribute("unbind", store=lambda data: self._unbind_store(driver, data))
         driver.dir.attribute("uevent", store=uevent_store(f"/bus/{self.name}/drivers/"
                                                          f"{driver.name}"), mode=0o200)
         self.drivers[driver.name] = driver

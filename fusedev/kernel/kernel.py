@@ -145,7 +145,9 @@ class Kernel:
                 tables.setdefault("pruss", set()).update(
                     of_parent_compatible(soc, node_name(self._parent_node(spec))))
         for name in sorted(tables):
-            self._register(self.platform_bus, OfDriver(name, tables[name]))
+            driver = OfDriver(name, tables[name])
+            driver.suppress_bind_attrs = name == "pru-rproc"  # pru_rproc.c, as the SK shows
+            self._register(self.platform_bus, driver)
         self._register(self.platform_bus, NameDriver("rproc-virtio"))  # remoteproc_virtio.c
 
     @staticmethod
