@@ -2,9 +2,9 @@
 
 The board is served by `rpmsg-emu mount` in a separate process, so that the test's own
 blocking calls (open, read, select on /dev/rpmsgN) are answered while the test waits in them.
-The fixture yields the mount directory; point the code under test at it, e.g. with
-`monkeypatch.setenv("RPMSG_CHAR_ROOT", str(rpmsg_board))`. Choose the board with a marker or
-with indirect parametrisation (docs/cli.md):
+The fixture yields an `RpmsgBoard` (fusedev/board_handle.py), which is also path-like: point
+the code under test at it, e.g. with `monkeypatch.setenv("RPMSG_CHAR_ROOT", str(rpmsg_board))`.
+Choose the board with a marker or with indirect parametrisation (docs/cli.md):
 
     @pytest.mark.rpmsg_board(soc="am64x", firmware={2: "echo"})
     @pytest.mark.parametrize("rpmsg_board", ["am62x", {"soc": "j721e"}], indirect=True)
@@ -12,6 +12,7 @@ with indirect parametrisation (docs/cli.md):
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from typing import Any, Iterator
 import pytest
 
 from fusedev import mountpoint
+from fusedev.board_handle import RpmsgBoard
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -71,27 +73,40 @@ def _spec(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 class BoardProcess:
-    """`rpmsg-emu mount DIR ...` running until `stop()`; DIR is always unmounted afterwards."""
+    """`rpmsg-emu mount DIR ...` running until `stop()`; DIR is always unmounted afterwards.
+
+    Ready means what `mount --ready-fd` reports (docs/cli.md): the daemon writes READY=1 to
+    a pipe once the board is up, or the pipe reaches EOF because the daemon died.
+    """
 
     def __init__(self, mount_dir: Path, options: list[str]) -> None:
-        from fusedev.foreground import READY  # here: loading the plugin must stay cheap
-
         self.mount_dir = mount_dir
         self.log_path = mount_dir.with_name(mount_dir.name + ".log")
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "fusedev.cli", "mount", str(mount_dir), *options],
-                stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT
-        while READY not in self.log():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"rpmsg-emu mount failed ({self.proc.returncode}):\n"
-                                   + self.log())
-            if time.monotonic() > deadline:
-                self.stop()
-                raise TimeoutError(f"rpmsg-emu mount not ready in {START_TIMEOUT} s:\n"
-                                   + self.log())
-            time.sleep(0.05)
+        ready_read, ready_write = os.pipe()
+        try:
+            with open(self.log_path, "wb") as log:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "fusedev.cli", "mount", str(mount_dir), *options,
+                     "--ready-fd", str(ready_write)],
+                    stdout=log, stderr=subprocess.STDOUT, pass_fds=(ready_write,))
+        finally:
+            os.close(ready_write)
+        with os.fdopen(ready_read, "rb") as ready:
+            line = self._wait_ready(ready)
+        if line != b"READY=1\n":
+            try:
+                returncode = self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                returncode = None
+            self.stop()
+            raise RuntimeError(f"rpmsg-emu mount failed ({returncode}):\n" + self.log())
+
+    def _wait_ready(self, ready: Any) -> bytes:
+        readable, _, _ = select.select([ready], [], [], START_TIMEOUT)
+        if not readable:
+            self.stop()
+            raise TimeoutError(f"rpmsg-emu mount not ready in {START_TIMEOUT} s:\n" + self.log())
+        return ready.readline()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -110,11 +125,13 @@ class BoardProcess:
 
 @pytest.fixture
 def rpmsg_board(request: pytest.FixtureRequest,
-                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The root of a mounted emulated board: ROOT/dev/rpmsg_ctrl0, ROOT/sys/class/rpmsg…"""
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[RpmsgBoard]:
+    """A mounted emulated board (fusedev/board_handle.py): `os.fspath(board)` and
+    `board / "dev" / "rpmsg_ctrl0"` give paths under its root; `board.core(9).stop()`,
+    `board.trace()`, `board.status()` act on it as a user would."""
     mount_dir = Path(os.path.realpath(tmp_path_factory.mktemp("rpmsg_board")))
-    board = BoardProcess(mount_dir, mount_options(_spec(request)))
+    process = BoardProcess(mount_dir, mount_options(_spec(request)))
     try:
-        yield mount_dir
+        yield RpmsgBoard(mount_dir, pid=process.proc.pid)
     finally:
-        board.stop()
+        process.stop()
