@@ -52,6 +52,51 @@ def test_fixture_mounts_parametrises_and_always_unmounts(pytester: pytest.Pytest
     assert not set(mounted) & set(mountpoint.fuse_mounts())
 
 
+BOARD_OBJECT_TESTS = '''
+import errno
+import os
+
+import pytest
+
+
+@pytest.mark.rpmsg_board(soc="am64x", firmware={2: "echo"})
+def test_the_fixture_is_a_board(rpmsg_board):
+    assert os.fspath(rpmsg_board) == str(rpmsg_board.root) == str(rpmsg_board)
+    assert (rpmsg_board / "dev" / "rpmsg_ctrl0").exists() and rpmsg_board.is_dir()
+    assert rpmsg_board.board == "am64x"
+    core = rpmsg_board.core("R5F_MAIN0_0")
+    assert (core.rproc_id, core.state) == (2, "running")
+    assert rpmsg_board.core(2).remoteproc == core.remoteproc
+    assert rpmsg_board.debugfs == rpmsg_board.root / "sys/kernel/debug/rpmsg_emu"
+    node = next(e["node"] for e in rpmsg_board.status()["eptdevs"]
+                if e["remoteproc"] == core.remoteproc)
+    with rpmsg_board.trace() as trace:
+        fd = os.open(node, os.O_RDWR)
+        os.write(fd, b"ping")
+        assert os.read(fd, 496) == b"ping"
+        sent = next(iter(trace))
+        assert (sent.direction, sent.dst, sent.payload) == ("tx", 14, b"ping")
+        core.stop()
+        with pytest.raises(OSError) as gone:
+            os.read(fd, 496)
+        assert gone.value.errno == errno.EPIPE
+        os.close(fd)
+    assert core.state == "offline" and not os.path.exists(node)
+    core.start()
+    assert core.state == "running"
+    core.crash()
+    assert core.state == "crashed"
+    with pytest.raises(KeyError, match="no core 7"):
+        rpmsg_board.core(7)
+'''
+
+
+def test_fixture_object_drives_cores_and_trace(pytester: pytest.Pytester):
+    pytester.makepyfile(test_user=BOARD_OBJECT_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
 def test_unknown_option_is_a_usage_error(pytester: pytest.Pytester):
     pytester.makepyfile(test_user='''
 import pytest
