@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from kernel_cfg import BoardError
 
@@ -170,13 +171,17 @@ def _mount(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.ready_fd is not None:
         problem = readiness.check_ready_fd(args.ready_fd)
         if problem:
-            parser.error(f"--ready-fd {args.ready_fd}: {problem}")
+            _usage_error(parser, f"--ready-fd {args.ready_fd}: {problem}")
+    if args.pidfile is not None:
+        problem = readiness.check_pidfile(args.pidfile)
+        if problem:
+            _usage_error(parser, f"--pidfile {args.pidfile}: {problem}")
     try:
         # Clears a mount left by a killed daemon (every access to DIR fails with ENOTCONN
         # until then), so the directory check below sees the directory itself.
         mountpoint.prepare(args.dir)
     except NotADirectoryError:
-        parser.error(f"mount point {args.dir} is not a directory")
+        _usage_error(parser, f"mount point {args.dir} is not a directory")
     except OSError as exc:
         print(f"rpmsg-emu: cannot serve {args.dir}: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -310,6 +315,11 @@ def _doctor(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error(str(exc))
     except OSError as exc:
         parser.error(f"{exc.filename}: {exc.strerror}")
+
+
+def _usage_error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    """Exit 2 with one line, as for an impossible board (argparse's own errors add usage)."""
+    parser.exit(2, f"rpmsg-emu: error: {message}\n")
 
 
 def _find_oserror(exc: BaseException) -> OSError | None:

@@ -1,4 +1,7 @@
-"""`rpmsg-emu mount DIR`: serve a board in the foreground until Ctrl-C, SIGTERM or an unmount.
+"""`rpmsg-emu mount DIR`: serve a board until Ctrl-C, SIGTERM or an unmount.
+
+Runs in this process (`--daemon` has already forked, fusedev/readiness.py); once the board is
+ready it prints the banner and tells whoever asked (pidfile, --ready-fd, sd_notify).
 
 Everything printed is computed from the in-memory tree, never by reading DIR (not even an
 lstat of DIR itself, as os.path.realpath does): the trio loop that would answer is this thread.

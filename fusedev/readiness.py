@@ -91,6 +91,18 @@ def check_ready_fd(fd: int) -> str | None:
     return None
 
 
+def check_pidfile(path: Path) -> str | None:
+    """Why a pid cannot be written to `path` once ready, or None: known before mounting."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return "is a directory"
+    if not os.path.isdir(directory):
+        return f"no directory {directory}"
+    if not os.access(directory, os.W_OK):
+        return f"cannot write in {directory}"
+    return None
+
+
 def daemonize() -> int:
     """Fork into the background; return (in the child) the fd on which to report readiness.
 
