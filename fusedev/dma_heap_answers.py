@@ -4,8 +4,9 @@ The host kernel has no DMA-buf heaps here, so a buffer is a memfd of the allocat
 installed in the caller with SECCOMP_IOCTL_NOTIF_ADDFD (`FdHandover`). It can be mmapped and
 shared like a dma-buf; the daemon reaches the same pages with pidfd_getfd when the buffer is
 attached to a remote core (kernel/remoteproc_dmabuf.py). The memfd is named after the heap
-(kernel/dma_heap.py `DmaHeap.allocate`), which is how a later DMA_BUF_IOCTL_SYNC on it is recognised and
-routed to the heap that exported it, as the kernel routes it to the exporter's ops. The
+(kernel/dma_heap.py `DmaHeap.allocate`), which is how a later DMA_BUF_IOCTL_SYNC on it is
+recognised and routed to the heap that exported it, as the kernel routes it to the
+exporter's ops. The
 daemon keeps nothing of a buffer after the allocation: a client that exits without freeing
 leaves nothing behind.
 

@@ -91,7 +91,8 @@ def test_heaps_are_the_socs_character_devices():
             st = os.stat("/dev/dma_heap/" + name)
             dev = open(f"/sys/class/dma_heap/{name}/dev").read().strip()
             uevent = open(f"/sys/class/dma_heap/{name}/uevent").read().split()
-            print(name, stat.S_ISCHR(st.st_mode), f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}" == dev,
+            numbers = f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+            print(name, stat.S_ISCHR(st.st_mode), numbers == dev,
                   f"DEVNAME=dma_heap/{name}" in uevent)
         print(os.path.realpath("/sys/class/dma_heap/system"))
     """, board=("--soc", "j721e"))
