@@ -50,7 +50,8 @@ def board_status(path: Path) -> dict[str, Any]:
     for name in _listdir(sys_dir / "bus/rpmsg/devices"):
         attrs = sys_dir / "bus/rpmsg/devices" / name
         channels.append({"device": name, "name": _read(attrs / "name"),
-                         "src": _number(_read(attrs / "src")), "dst": _number(_read(attrs / "dst")),
+                         "src": _number(_read(attrs / "src")),
+                         "dst": _number(_read(attrs / "dst")),
                          "remoteproc": _remoteproc_of(attrs)})
     holders, hidden = _holders(root / "dev")
     eptdevs, ctrls = [], []
@@ -78,7 +79,8 @@ def format_text(status: dict[str, Any]) -> str:
     lines = [f"board {daemon['board'] or '?'} ({soc['family']}, {soc['machine']}) at "
              f"{status['root']}, daemon pid {daemon['pid'] or '?'}", "cores:"]
     for core in status["cores"]:
-        rid = "" if core["rproc_id"] is None else f"rproc id {core['rproc_id']:2d} {core['ti_name']}"
+        rid = ("" if core["rproc_id"] is None
+               else f"rproc id {core['rproc_id']:2d} {core['ti_name']}")
         lines.append(f"  {core['remoteproc']:<12} {core['device']:<16} {core['state']:<9} "
                      f"{rid:<24} firmware {core['firmware']}")
     lines.append("channels:")
