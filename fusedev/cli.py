@@ -1,6 +1,6 @@
-"""The `rpmsg-emu` command: mount, umount, run, trace, doctor (docs/cli.md).
+"""The `rpmsg-emu` command: mount, umount, status, run, trace, doctor (docs/cli.md).
 
-Exit status: usage errors and impossible boards 2; `mount`/`umount`/`trace` failures 1;
+Exit status: usage errors and impossible boards 2; `mount`/`umount`/`status`/`trace` failures 1;
 `doctor` 1 when the kernel cannot run rpmsg_char (`doctor --self`: when this machine cannot
 run rpmsg-emu); `run` passes CMD's status on (128+N when a
 signal N killed it) and uses 125 for its own failures, as env(1) and timeout(1) do.
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import importlib.metadata
+import json
 import logging
 import os
 import sys
@@ -20,13 +20,15 @@ from typing import NoReturn
 from kernel_cfg import BoardError
 
 from fusedev import board_args, mountpoint
-from fusedev.firmware_names import check_board_firmware
 from fusedev.binding_load import binding_load_error
+from fusedev.firmware_names import check_board_firmware
 
 RUN_FAILED = 125
 
 EPILOG = """examples:
   rpmsg-emu mount /tmp/board            # then: rpmsg_char_simple --root /tmp/board -r 9
+  rpmsg-emu mount --daemon /tmp/board   # returns once ready; rpmsg-emu umount /tmp/board stops it
+  rpmsg-emu status /tmp/board --json
   rpmsg-emu run -- rpmsg_char_simple -r 9
   rpmsg-emu run --board am64x --firmware 2=echo -- ./my_app
   rpmsg-emu trace /tmp/board --core 9
@@ -52,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", type=Path, metavar="DIR", help="an existing directory to mount on")
     board_args.add_board_options(p)
     p.add_argument("--allow-other", action="store_true",
-                   help="let other users in (needs user_allow_other in /etc/fuse.conf unless root)")
+                   help="let other users in (needs user_allow_other in /etc/fuse.conf "
+                        "unless root)")
     ready = p.add_argument_group("background use (each reports the moment the board is ready)")
     ready.add_argument("--daemon", action="store_true",
                        help="run in the background; return once the board is ready")
