@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .core_timing import TIMING_MODES, timing_value_problem
+from .dma_heaps import HeapSpec, heaps_from_tables
 from .kernel_profile import DEFAULT_PROFILE, PROFILES, KernelProfile
 from .soc import RPROC_ID_NAMES, RemoteProc, Soc, SOCS, soc_by_family
 
@@ -77,6 +78,8 @@ class Board:
     # fixed by probe_seed (None: the emulator draws one and logs it). docs/boards.md.
     probe_order: str = "board"
     probe_seed: int | None = None
+    # /dev/dma_heap: None for the SoC's SDK heaps (kernel_cfg/dma_heaps.py), else the board's
+    dma_heaps: tuple[HeapSpec, ...] | None = None
 
     def rprocs(self) -> list[RemoteProc]:
         """The SoC's descriptions of the configured cores, in rproc-id order."""
@@ -94,7 +97,7 @@ def default_board() -> Board:
 
 
 _TOP_KEYS = {"name", "soc", "profile", "firmware_dirs", "dev", "cores", "probe_order",
-             "timing"}
+             "timing", "dma_heaps"}
 _DEV_KEYS = {"uid", "gid", "mode"}
 _CORE_KEYS = {"firmware", "autostart", "num_bufs", "buf_size", "config", "processing_us",
               "irq_latency_us", "per_byte_ns", "watchdog_ms", "ipc_only"}
@@ -175,7 +178,19 @@ def board_from_dict(
         probe_order=order,
         probe_seed=seed,
         timing=_timing_mode(d, source),
+        dma_heaps=_dma_heaps(d, source),
     )
+
+
+def _dma_heaps(d: dict[str, Any], source: str) -> tuple[HeapSpec, ...] | None:
+    tables = _typed(d, "dma_heaps", list, source, "", None)
+    if tables is None:
+        return None
+    try:
+        return heaps_from_tables(tables)
+    except ValueError as exc:
+        key, message = exc.args
+        raise BoardError(source, key, message) from None
 
 
 def _timing_mode(d: dict[str, Any], source: str) -> str:

@@ -44,6 +44,46 @@ _CARVEOUTS: dict[str, tuple[HeapSpec, ...]] = {
 }
 
 
+KINDS = (SYSTEM, CMA, CARVEOUT)
+_PAGE = 4096
+
+
+def heaps_from_tables(tables: list[object]) -> tuple[HeapSpec, ...]:
+    """A board's own `[[dma_heaps]]` (name, kind, base, size), checked; raises
+    ValueError(key, message) naming the offending key."""
+    heaps: list[HeapSpec] = []
+    for i, table in enumerate(tables):
+        key = f"dma_heaps[{i}]"
+        if not isinstance(table, dict):
+            raise ValueError(key, "must be a table with name, kind, base and size")
+        unknown = set(table) - {"name", "kind", "base", "size"}
+        if unknown:
+            raise ValueError(f"{key}.{sorted(unknown)[0]}", "unknown key; allowed: base, kind, "
+                             "name, size")
+        name, kind = table.get("name"), table.get("kind", CMA)
+        if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+            raise ValueError(f"{key}.name", f"{name!r} is not a heap name (a /dev/dma_heap entry)")
+        if any(h.name == name for h in heaps):
+            raise ValueError(f"{key}.name", f"heap {name!r} is declared twice")
+        if kind not in KINDS:
+            raise ValueError(f"{key}.kind", f"{kind!r} is not allowed; {', '.join(KINDS)}")
+        base, size = table.get("base", 0), table.get("size")
+        for field, value in (("base", base), ("size", size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0 \
+                    or value % _PAGE or value >= 1 << 48:
+                raise ValueError(f"{key}.{field}", f"{value!r} is not allowed; a multiple of "
+                                 "4096 below 2**48")
+        if not size:
+            raise ValueError(f"{key}.size", "must be more than 0")
+        heap = HeapSpec(name, kind, base, size)
+        for other in heaps:
+            if heap.contiguous and other.contiguous and base < other.base + other.size \
+                    and other.base < base + size:
+                raise ValueError(f"{key}.base", f"overlaps heap {other.name!r}")
+        heaps.append(heap)
+    return tuple(heaps)
+
+
 def soc_heaps(family: str) -> tuple[HeapSpec, ...]:
     """The heaps of a SoC family, in registration order (system and CMA first: initcalls)."""
     return (_SYSTEM, _CMA) + _CARVEOUTS.get(family, ())

@@ -264,3 +264,47 @@ def test_under_mount_the_heap_explains_why_it_needs_run(emu, caplog):
     with pytest.raises(OSError, match="need `rpmsg-emu run`") as helper:
         dma_buf.alloc(4096, root=emu.root)
     assert helper.value.errno == errno.EOPNOTSUPP
+
+
+# ---- heaps a board declares ------------------------------------------------------------------
+
+@root_only
+def test_a_board_declares_its_own_heaps(client, tmp_path):
+    """TI's zero-copy example adds a carve-out `apps-shared-memory` at 0xa6000000 (32 MiB) to
+    the AM64x device tree; the board file says the same, and buffers get its addresses."""
+    board = tmp_path / "am64x-carveout.toml"
+    board.write_text(textwrap.dedent("""
+        soc = "am64x"
+        [[dma_heaps]]
+        name = "linux,cma"
+        base = 0xa0000000
+        size = 0x4000000
+        [[dma_heaps]]
+        name = "carveout_apps-shared-memory"
+        kind = "carveout"
+        base = 0xa6000000
+        size = 0x2000000
+        [cores.2]
+        firmware = "dmabuf_checksum"
+    """))
+    result = run("--", "sh", "-c", f"ls /dev/dma_heap; {client} 1048576 "
+                 "carveout_apps-shared-memory", board=("--board", str(board)))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[:2] == ["carveout_apps-shared-memory", "linux,cma"]
+    assert result.stdout.splitlines()[2].endswith(" 0xa6000000")
+
+
+@pytest.mark.parametrize("heaps, key, message", [
+    ([{"name": "a/b"}], "dma_heaps[0].name", "not a heap name"),
+    ([{"name": "x", "size": 4096}, {"name": "x", "size": 4096}], "dma_heaps[1].name", "twice"),
+    ([{"name": "x", "kind": "ion", "size": 4096}], "dma_heaps[0].kind", "not allowed"),
+    ([{"name": "x", "size": 1000}], "dma_heaps[0].size", "multiple of 4096"),
+    ([{"name": "x", "base": 0x1000, "size": 0x2000},
+      {"name": "y", "base": 0x2000, "size": 0x1000}], "dma_heaps[1].base", "overlaps heap 'x'"),
+    ([{"name": "x", "size": 4096, "sizes": 1}], "dma_heaps[0].sizes", "unknown key"),
+])
+def test_a_bad_heap_declaration_is_one_error_naming_the_key(heaps, key, message):
+    from kernel_cfg import BoardError, board_from_dict
+    with pytest.raises(BoardError) as failed:
+        board_from_dict({"soc": "am62x", "cores": {"9": {}}, "dma_heaps": heaps}, ".")
+    assert key in str(failed.value) and message in str(failed.value)

@@ -133,14 +133,16 @@ class DmaHeapFops(FileOperations):
 
 
 class DmaHeaps:
-    """The board's heaps, registered as the SoC's kernel registers them."""
+    """The board's heaps (its `[[dma_heaps]]`, else the SoC's), in registration order."""
 
     def __init__(self, kernel: Kernel) -> None:
         cls = kernel.core.device_class("dma_heap")
         major = kernel.chrdevs.named()["dma_heap"]
         self.heaps: dict[str, DmaHeap] = {}
         checker = dma_buf_coherence.CoherenceChecker() if dma_buf_coherence.enabled() else None
-        for minor, spec in enumerate(soc_heaps(kernel.board.soc.family)):
+        board = kernel.board
+        specs = board.dma_heaps if board.dma_heaps is not None else soc_heaps(board.soc.family)
+        for minor, spec in enumerate(specs):
             heap = DmaHeap(spec, minor, major)
             heap.coherence = checker
             heap.dev.cls = cls
