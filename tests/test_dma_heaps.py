@@ -308,3 +308,22 @@ def test_a_bad_heap_declaration_is_one_error_naming_the_key(heaps, key, message)
     with pytest.raises(BoardError) as failed:
         board_from_dict({"soc": "am62x", "cores": {"9": {}}, "dma_heaps": heaps}, ".")
     assert key in str(failed.value) and message in str(failed.value)
+
+
+@root_only
+def test_an_ordinary_user_moves_a_buffer_too():
+    """As uid 65534 `run` works in its own user namespace: the supervisor still installs the
+    buffer in the client and the daemon still takes it with pidfd_getfd."""
+    from test_cli_run_user import run_as_user
+    shared = Path(tempfile.mkdtemp(prefix="rpmsg-emu-dmabuf-user-"))
+    shared.chmod(0o755)
+    (shared / "fuse").mkdir()
+    exe = compile_client("dmabuf_checksum", shared)
+    try:
+        result = run_as_user(shared, *CHECKSUM_ON_M4F, "--", str(exe), "1048576")
+    finally:
+        exe.unlink()
+        (shared / "fuse").rmdir()
+        shared.rmdir()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("OK 1048576 70e9b807 0xc0000000")
