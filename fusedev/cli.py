@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write the daemon's pid to FILE when ready; removed on exit")
     ready.add_argument("--ready-fd", type=int, metavar="N",
                        help="write READY=1 and a newline to descriptor N when ready, close it")
+    ready.add_argument("--log", type=Path, metavar="FILE",
+                       help="with --daemon: append what it says once ready to FILE "
+                            "(default: nowhere)")
 
     p = sub.add_parser("umount", parents=[common], help="stop an rpmsg-emu mount",
                        description="Stop the `rpmsg-emu mount` daemon serving DIR as SIGTERM "
@@ -175,10 +178,12 @@ def _mount(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         problem = readiness.check_ready_fd(args.ready_fd)
         if problem:
             _usage_error(parser, f"--ready-fd {args.ready_fd}: {problem}")
-    if args.pidfile is not None:
-        problem = readiness.check_pidfile(args.pidfile)
+    for option, path in (("--pidfile", args.pidfile), ("--log", args.log)):
+        problem = None if path is None else readiness.check_writable(path)
         if problem:
-            _usage_error(parser, f"--pidfile {args.pidfile}: {problem}")
+            _usage_error(parser, f"{option} {path}: {problem}")
+    if args.log is not None and not args.daemon:
+        _usage_error(parser, "--log needs --daemon (in the foreground, redirect stderr)")
     try:
         # Clears a mount left by a killed daemon (every access to DIR fails with ENOTCONN
         # until then), so the directory check below sees the directory itself.
@@ -194,7 +199,8 @@ def _mount(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     notify = readiness.Readiness.from_environment(pidfile=args.pidfile, ready_fds=ready_fds)
     try:
         return mount(Emulator(board), args.dir, allow_other=args.allow_other,
-                     readiness=notify, background=args.daemon)
+                     readiness=notify, background=args.daemon,
+                     log_file=args.log and Path(os.path.abspath(args.log)))
     except BaseException as exc:  # trio wraps errors in exception groups
         oserror = _find_oserror(exc)
         if oserror is None:

@@ -31,19 +31,20 @@ class _OnReady:
     """Stands in for trio's TaskStatus: `Emulator.serve` calls `started()` once booted."""
 
     def __init__(self, emu: Emulator, mount_dir: Path, readiness: Readiness,
-                 background: bool) -> None:
+                 background: bool, log_file: Path | None) -> None:
         self.emu, self.mount_dir = emu, mount_dir
-        self.readiness, self.background = readiness, background
+        self.readiness, self.background, self.log_file = readiness, background, log_file
 
     def started(self, value: None = None) -> None:
         print(usage(self.emu, self.mount_dir), flush=True)
         self.readiness.ready()
         if self.background:
-            detach_output()
+            detach_output(self.log_file)
 
 
 async def serve_foreground(emu: Emulator, mount_dir: Path, *, allow_other: bool = False,
-                           readiness: Readiness | None = None, background: bool = False) -> None:
+                           readiness: Readiness | None = None, background: bool = False,
+                           log_file: Path | None = None) -> None:
     """Serve until a stop signal or an unmount from outside.
 
     The signal watcher starts before the mount: a SIGTERM while the board boots (the boot
@@ -64,7 +65,8 @@ async def serve_foreground(emu: Emulator, mount_dir: Path, *, allow_other: bool 
             nursery.start_soon(watch_signals)
             # Returns on close() and also when DIR is unmounted from outside.
             await emu.serve(mount_dir, allow_other=allow_other,
-                            task_status=_OnReady(emu, mount_dir, readiness, background))
+                            task_status=_OnReady(emu, mount_dir, readiness, background,
+                                                 log_file))
             nursery.cancel_scope.cancel()
 
 
@@ -91,12 +93,13 @@ def usage(emu: Emulator, mount_dir: Path) -> str:
 
 
 def mount(emu: Emulator, mount_dir: Path, *, allow_other: bool = False,
-          readiness: Readiness | None = None, background: bool = False) -> int:
+          readiness: Readiness | None = None, background: bool = False,
+          log_file: Path | None = None) -> int:
     """Run the daemon; exit status 0 after a clean stop."""
     readiness = readiness or Readiness()
     try:
         trio.run(partial(serve_foreground, emu, mount_dir, allow_other=allow_other,
-                         readiness=readiness, background=background))
+                         readiness=readiness, background=background, log_file=log_file))
     finally:
         readiness.close()
     print(f"rpmsg-emu: unmounted {mount_dir}", file=sys.stderr)

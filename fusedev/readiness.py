@@ -91,8 +91,9 @@ def check_ready_fd(fd: int) -> str | None:
     return None
 
 
-def check_pidfile(path: Path) -> str | None:
-    """Why a pid cannot be written to `path` once ready, or None: known before mounting."""
+def check_writable(path: Path) -> str | None:
+    """Why `path` (a pidfile, a log) cannot be written once ready, or None: said before
+    anything is mounted."""
     directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         return "is a directory"
@@ -131,12 +132,16 @@ def daemonize() -> int:
     return write_end
 
 
-def detach_output() -> None:
+def detach_output(log_file: Path | None = None) -> None:
     """In the background, once ready: let go of the caller's stdout and stderr, so that
-    `$(rpmsg-emu mount --daemon DIR)` or a CI step's pipe reaches EOF."""
+    `$(rpmsg-emu mount --daemon DIR)` or a CI step's pipe reaches EOF. What the daemon says
+    from then on goes to `log_file` (appended), else nowhere."""
     sys.stdout.flush()
     sys.stderr.flush()
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.close(devnull)
+    if log_file is None:
+        target = os.open(os.devnull, os.O_WRONLY)
+    else:
+        target = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    os.dup2(target, 1)
+    os.dup2(target, 2)
+    os.close(target)

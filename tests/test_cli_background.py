@@ -41,8 +41,9 @@ def mount_dir(tmp_path: Path):
 def test_daemon_then_status_then_umount(mount_dir, tmp_path):
     pidfile = tmp_path / "rpmsg-emu.pid"
     # capture_output: returning at all shows that the daemon let go of our pipes.
-    started = cli("mount", "--daemon", "--pidfile", str(pidfile), str(mount_dir),
-                  "--firmware", "15=echo")
+    log = tmp_path / "daemon.log"
+    started = cli("mount", "--daemon", "--pidfile", str(pidfile), "--log", str(log),
+                  str(mount_dir), "--firmware", "15=echo")
     assert started.returncode == 0, started.stderr
     assert f"rpmsg-emu: serving board am62x at {mount_dir}" in started.stdout
     pid = int(pidfile.read_text())
@@ -84,6 +85,7 @@ def test_daemon_then_status_then_umount(mount_dir, tmp_path):
         time.sleep(0.05)
     assert not pidfile.exists()
     assert str(mount_dir) not in mountpoint.fuse_mounts()
+    assert log.read_text() == f"rpmsg-emu: unmounted {mount_dir}\n"  # said after ready
 
 
 def test_daemon_that_cannot_start_returns_its_error(tmp_path):
@@ -92,6 +94,12 @@ def test_daemon_that_cannot_start_returns_its_error(tmp_path):
     result = cli("mount", "--daemon", str(busy))
     assert result.returncode == 2
     assert "is not a directory" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_log_without_daemon_is_a_usage_error(mount_dir, tmp_path):
+    result = cli("mount", "--log", str(tmp_path / "log"), str(mount_dir))
+    assert (result.returncode, result.stderr) == (
+        2, "rpmsg-emu: error: --log needs --daemon (in the foreground, redirect stderr)\n")
 
 
 def test_ready_fd_reports_once_the_board_is_usable(mount_dir):
