@@ -11,6 +11,7 @@ synchronous: the run is severed from Linux at once, its thread ends at its next 
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -261,7 +262,7 @@ class RemoteCore:
         dispatch, timing, pacer = endpoints.dispatch, self.timing, device.pacer
         while True:
             await device.wait_rx_kick()
-            start = device.rx_kick_time
+            start = device.rx_kick_time  # the first batch came with the kick's interrupt
             while batch := device.take_received():
                 for src, dst, data in batch:
                     cost = timing.receive_cost(len(data))
@@ -270,6 +271,7 @@ class RemoteCore:
                     callback = dispatch(src, dst, data)
                     if callback is not None:
                         await callback
+                start = time.monotonic()  # later ones were found when the ring was looked at
 
 
 def _describe(exc: BaseException) -> str:

@@ -60,17 +60,21 @@ class DeadlineTimer:
         self._late: deque[float] = deque(maxlen=16)
 
     async def sleep_until(self, deadline: float) -> None:
-        """Return at `deadline` (time.monotonic()), not before; a checkpoint like trio.sleep."""
+        """Return at `deadline` (time.monotonic()), not before. A deadline already past returns
+        at once, without a checkpoint: the model's delays cost nothing once the emulator's own
+        work has used them up."""
         wake = deadline - self.spin
         if wake > time.monotonic():
             await self._wait_timerfd(wake)
-        else:
-            await trio.lowlevel.checkpoint()
         while time.monotonic() < deadline:
             os.sched_yield()
 
     async def sleep(self, seconds: float) -> None:
-        await self.sleep_until(time.monotonic() + max(0.0, seconds))
+        """A firmware's sleep: always a checkpoint, like trio.sleep(0)."""
+        if seconds <= 0:
+            await trio.lowlevel.checkpoint()
+        else:
+            await self.sleep_until(time.monotonic() + seconds)
 
     def close(self) -> None:
         for fd in self._free:

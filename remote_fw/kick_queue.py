@@ -42,9 +42,15 @@ class KickQueue:
         kick happens in the sender's model (default: the clock)."""
         if now is None:
             now = time.monotonic()
-        if self._latency or self._deferred or not self._mailbox.try_send(vring, now):
-            self._deferred.append((vring, now + self._latency))
+        due = now + self._latency
+        if (self._deferred or self._post_at(due) > time.monotonic()
+                or not self._mailbox.try_send(vring, due)):
+            self._deferred.append((vring, due))
             self._forwarder.unpark()
+
+    def _post_at(self, due: float) -> float:
+        """When to post a kick due at `due`: early by the receiver's wake-up lag."""
+        return due - min(self._mailbox.lead, self._latency)
 
     async def run(self) -> None:
         """Post the queued kicks, oldest first, each at its due time, until cancelled.
@@ -57,7 +63,7 @@ class KickQueue:
                 while not deferred:
                     await self._forwarder.park()
                 vring, due = deferred[0]
-                post_at = due - min(mailbox.lead, self._latency)  # the receiver wakes late
+                post_at = self._post_at(due)
                 if self._sleep_until is not None and post_at > time.monotonic():
                     await self._sleep_until(post_at)
                 while not mailbox.try_send(vring, due):

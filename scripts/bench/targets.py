@@ -8,6 +8,7 @@ an endpoint with an ioctl on `dev/rpmsg_ctrl0` and return the new `dev/rpmsgN`.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,11 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 BASELINE = "c_echo_ll"
 EMULATOR = "rpmsg_emu_echo"
+EMULATOR_FAST = "rpmsg_emu_echo_fast"
+EMULATOR_AT_TREE = "rpmsg_emu_echo_tree"
+TREE_VARIABLE = "RPMSG_EMU_BENCH_TREE"
+"""A checkout of another revision (e.g. `git archive c31414d`, the in-kick remote, with the
+built fusedev/_fuse_cffi.abi3.so copied in) measured as EMULATOR_AT_TREE beside this one."""
 PIPE_DEVICE = "pipe:"  # echo_client forks a child that echoes through two pipes
 
 
@@ -66,6 +72,24 @@ def emulator(name: str, about: str, *options: str,
     return Target(name, about, daemon, ready="dev/rpmsg_ctrl0", device=create_endpoint)
 
 
+def emulator_at_tree() -> Target:
+    """rpmsg-emu mount as served by the tree in $RPMSG_EMU_BENCH_TREE (another revision)."""
+    tree = os.environ.get(TREE_VARIABLE, "")
+
+    def daemon(root: Path) -> list[str]:
+        run = ("import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); "
+               "runpy.run_module('fusedev.cli', run_name='__main__', alter_sys=True)")
+        return [sys.executable, "-c", run, tree, "mount", str(root)]
+
+    def unavailable() -> str | None:
+        if not tree:
+            return f"set {TREE_VARIABLE} to a checkout of the revision to compare"
+        return None if (Path(tree) / "fusedev" / "cli.py").exists() else f"{tree}: no fusedev"
+
+    return Target(EMULATOR_AT_TREE, f"rpmsg-emu mount as of ${TREE_VARIABLE} ({tree or 'unset'})",
+                  daemon, ready="dev/rpmsg_ctrl0", device=create_endpoint, unavailable=unavailable)
+
+
 def source_board(size: int, count: int) -> Callable[[Path], str]:
     """An AM62x board whose core 9 streams `count` messages of `size` bytes after a hello."""
     return lambda root: (f'soc = "AM62X"\n[cores.9]\nfirmware = "source"\n'
@@ -86,7 +110,11 @@ def default_targets(c_daemon: Path) -> list[Target]:
         Target("fusedev_toy_echo", "our engine (fusedev) serving tests/toy_echo_fs.py",
                lambda root: [sys.executable, str(toy), str(root)],
                unavailable=_missing_file(toy)),
-        emulator(EMULATOR, "rpmsg-emu mount (AM62x): /dev/rpmsgN to the echo firmware"),
+        emulator(EMULATOR, "rpmsg-emu mount (AM62x): /dev/rpmsgN to the echo firmware, "
+                 "with the M4F's modelled timing"),
+        emulator(EMULATOR_FAST, "the same with --timing fast: no modelled delay, the reply "
+                 "still from the core's own thread (the cost of asynchrony)", "--timing", "fast"),
+        emulator_at_tree(),
         Target("pipe", "two pipes to a child process that echoes: the kernel IPC floor",
                None, device=lambda root: PIPE_DEVICE),
     ]
