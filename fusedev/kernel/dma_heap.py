@@ -35,7 +35,8 @@ MEMFD_PREFIX = "rpmsg-emu-dmabuf:"  # a buffer is a memfd named MEMFD_PREFIX + h
 NUM_HEAP_MINORS = 128
 NEEDS_RUN = ("DMA_HEAP_IOCTL_ALLOC on /dev/dma_heap/%s: a heap answers with a new file "
              "descriptor in the calling process, which a FUSE file cannot create; run the "
-             "program under `rpmsg-emu run`, whose syscall supervisor hands it the buffer")
+             "program under `rpmsg-emu run` (without --no-syscall-emulation), whose syscall "
+             "supervisor hands it the buffer")
 
 
 def buffer_heap_name(link: str) -> str | None:
