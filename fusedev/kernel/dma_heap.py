@@ -144,6 +144,9 @@ class DmaHeaps:
         board = kernel.board
         specs = board.dma_heaps if board.dma_heaps is not None else soc_heaps(board.soc.family)
         for minor, spec in enumerate(specs):
+            if minor >= NUM_HEAP_MINORS:  # xa_alloc in dma_heap_add fails: the heap is not added
+                log.error("dma_heap: Unable to get minor number for heap %s", spec.name)
+                continue
             heap = DmaHeap(spec, minor, major)
             heap.coherence = checker
             heap.dev.cls = cls
