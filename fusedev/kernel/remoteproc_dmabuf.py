@@ -25,7 +25,7 @@ import mmap
 import os
 import struct
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from fusedev.fileops import FsError, OpenFile
 from fusedev.kernel.dma_heap import DmaHeap, buffer_heap_of
@@ -110,7 +110,8 @@ class RprocDmabufs:
         self._by_key[key] = found
         return found
 
-    def _monitor(self, found: _Attachment):
+    def _monitor(self, found: _Attachment) -> Callable[[int, int], None] | None:
+        """The debug mode's bus monitor for the core's table (None when the mode is off)."""
         coherence = found.heap.coherence
         if coherence is None:
             return None
