@@ -49,22 +49,26 @@ class Mailbox:
     def attach(self, doorbell: Doorbell | None) -> None:
         """Connect (None: disconnect) the receiver's interrupt line; rings at once if a message
         is already waiting."""
+        if self.severed:  # never wait for a lock an abandoned core thread might hold
+            return
         with self._lock:
-            self._doorbell = None if self.severed else doorbell
+            self._doorbell = doorbell
             if self._doorbell is not None and self._fifo:
                 self._doorbell()
 
     def on_space(self, callback: Doorbell | None) -> None:
         """Connect the sender's 'a slot is free again' line (rings after a refused try_send)."""
+        if self.severed:
+            return
         with self._lock:
-            self._on_space = None if self.severed else callback
+            self._on_space = callback
 
     def try_send(self, msg: int, posted: float) -> bool:
         """Post `msg`, stamped `posted` (time.monotonic()); False when the FIFO is full.
         After `sever` every message is accepted and dropped."""
+        if self.severed:
+            return True
         with self._lock:
-            if self.severed:
-                return True
             if len(self._fifo) >= self.depth:
                 self._sender_refused = True
                 return False
@@ -75,6 +79,8 @@ class Mailbox:
 
     def take(self) -> tuple[int, float] | None:
         """The oldest (message, posted time), or None when empty (the receiver's ISR)."""
+        if self.severed:
+            return None
         with self._lock:
             if not self._fifo:
                 return None
@@ -91,12 +97,16 @@ class Mailbox:
         self.lead = min(MAX_LEAD, max(0.0, self.lead + (LEAD_GAIN if late > 0 else 1.0) * late))
 
     def sever(self) -> None:
-        """Disconnect both ends for good and forget what is queued."""
-        with self._lock:
-            self.severed = True
-            self._fifo.clear()
-            self._doorbell = None
-            self._on_space = None
+        """Disconnect both ends for good and forget what is queued. Never blocks for long: a
+        core thread interrupted inside this mailbox may have left its lock taken."""
+        self.severed = True
+        if self._lock.acquire(timeout=0.1):
+            try:
+                self._fifo.clear()
+                self._doorbell = None
+                self._on_space = None
+            finally:
+                self._lock.release()
 
 
 def loop_doorbell(handler: Callable[[], None]) -> Doorbell:

@@ -260,7 +260,9 @@ async def test_a_round_trip_takes_what_the_model_says_to_the_microsecond_scale(n
     rounds.sort()
     model = timing.round_trip(100)  # 220 µs
     assert model == pytest.approx(0.000220)
-    assert rounds[0] >= model  # never before the model says
+    # Never before the model says, but for the few µs by which the core posts ahead of a
+    # due kick to make up for Linux's wake-up (Mailbox.lead)
+    assert rounds[0] >= 0.95 * model
     assert rounds[len(rounds) // 2] < 3 * model  # not milliseconds (trio's timer granularity)
     core.stop()
 
