@@ -13,6 +13,7 @@ from .errors import (
     FirmwareUnsafeError,
     PayloadTooLargeError,
 )
+from .faults import FaultPlan, InjectedCrash
 from .firmware_api import ADDR_ANY, NS_ADDR, Endpoint, FirmwareContext
 from .firmware_loader import ENTRY_POINT_GROUP, load_firmware
 from .host_transport import HostTransport
@@ -39,12 +40,14 @@ __all__ = [
     "AddressInUseError",
     "CoreTiming",
     "Endpoint",
+    "FaultPlan",
     "FirmwareContext",
     "FirmwareImageError",
     "FirmwareNameError",
     "FirmwareNotFoundError",
     "FirmwareUnsafeError",
     "HostTransport",
+    "InjectedCrash",
     "Mailbox",
     "NsFlags",
     "NsMessage",

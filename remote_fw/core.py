@@ -24,6 +24,7 @@ from .deadline_timer import DeadlineTimer
 from .dma_buffers import DmaMappingTable
 from .device_transport import DeviceTransport
 from .endpoint import EndpointTable
+from .faults import FaultPlan, Faults, InjectedCrash
 from .firmware_api import FirmwareContext
 from .firmware_loader import LoadedFirmware, load_firmware
 from .host_transport import HostTransport
@@ -79,6 +80,7 @@ class RemoteCore:
         buf_size: int = 512,
         firmware_dirs: Sequence[Path] = (),
         timing: CoreTiming | None = None,
+        faults: FaultPlan | None = None,
     ) -> None:
         SharedMemory(num_bufs, buf_size)  # validate the geometry now, not at first start
         self.name = name
@@ -86,6 +88,10 @@ class RemoteCore:
         self.buf_size = buf_size
         self.firmware_dirs = tuple(Path(d) for d in firmware_dirs)
         self.timing = timing or CoreTiming()
+        self.faults = Faults(faults)
+        """The fault-injection plan in force (remote_fw/faults.py); `inject` changes it."""
+        self.on_fault: Callable[[str, dict[str, Any]], None] | None = None
+        """Called in Linux's loop as on_fault(kind, details) for every injected fault."""
         self.state = OFFLINE
         self.crash_reason: str | None = None
         self.on_crash = None
@@ -126,6 +132,15 @@ class RemoteCore:
             except trio.RunFinishedError:
                 pass
 
+        def report(kind: str, details: dict[str, Any]) -> None:  # in the core's thread
+            run.trace.write(f"injected fault: {kind} {details}")
+            try:
+                linux.run_sync_soon(self._fault_event, run, kind, details)
+            except trio.RunFinishedError:
+                pass
+
+        self.faults.set(self.faults.plan)  # fresh counters for every boot
+        self.faults.report = report
         run.cpu = CoreCpu(self.name, lambda: self._program(run), on_exit)
         run.linux = linux
         self._run = run
@@ -163,6 +178,17 @@ class RemoteCore:
             await trio.testing.wait_all_tasks_blocked(SETTLE_CUSHION)
             if not len(run.to_host):
                 return
+
+    def inject(self, plan: FaultPlan) -> None:
+        """Put a fault-injection plan in force now (FaultPlan() clears it)."""
+        self.faults.set(plan)
+
+    def _fault_event(self, run: _Run, kind: str, details: dict[str, Any]) -> None:
+        if self.on_fault is not None and self._run is run:
+            try:
+                self.on_fault(kind, details)
+            except Exception:
+                log.exception("%s: reporting an injected fault failed", self.name)
 
     def stop(self) -> None:
         """Power the core off; its thread ends at its next await. No-op when already offline."""
@@ -230,7 +256,8 @@ class RemoteCore:
     async def _program(self, run: _Run) -> None:
         """What the core's CPU runs: its mailbox ISR, its RX loop and the firmware's main."""
         timer = DeadlineTimer()
-        device = DeviceTransport(run.shm, run.to_remote, run.to_host, self.timing, timer)
+        device = DeviceTransport(run.shm, run.to_remote, run.to_host, self.timing, timer,
+                                 self.faults)
         endpoints = EndpointTable(device, run.trace)
         ctx = FirmwareContext(self.name, run.config, endpoints, run.trace, self.dma)
         try:
@@ -238,6 +265,7 @@ class RemoteCore:
                 tasks.start_soon(device.run_isr, name=f"{self.name}:isr")
                 tasks.start_soon(self._rx_loop, device, endpoints, name=f"{self.name}:rx")
                 tasks.start_soon(run.firmware.main, ctx, name=f"{self.name}:main")
+                tasks.start_soon(self._crash_timer, name=f"{self.name}:crash-timer")
                 tasks.start_soon(self._report_started_up, run, device, name=f"{self.name}:settle")
         finally:
             timer.close()
@@ -256,16 +284,33 @@ class RemoteCore:
             except trio.RunFinishedError:
                 pass
 
+    async def _crash_timer(self) -> None:
+        """A plan's crash_after: the core crashes that long after the plan was set."""
+        faults = self.faults
+        while True:
+            await trio.sleep(0.005 if faults.plan.crash_after else 0.25)
+            if faults.crash_due(time.monotonic()):
+                faults.report("crash", {"after_s": faults.plan.crash_after})
+                raise InjectedCrash(f"injected crash after {faults.plan.crash_after} s")
+
     async def _rx_loop(self, device: DeviceTransport, endpoints: EndpointTable) -> None:
         """One RX task per link: after each kick, drain every posted buffer in FIFO order,
-        each message `processing + per_byte × length` after the previous one."""
-        dispatch, timing, pacer = endpoints.dispatch, self.timing, device.pacer
+        each message `processing + per_byte × length` after the previous one. A stalled
+        core (fault injection) takes nothing until the stall ends."""
+        dispatch, timing, pacer, faults = endpoints.dispatch, self.timing, device.pacer, self.faults
         while True:
             await device.wait_rx_kick()
             start = device.rx_kick_time  # the first batch came with the kick's interrupt
-            while batch := device.take_received():
+            while True:
+                while faults.stalled:
+                    await trio.sleep(0.005)
+                batch = device.take_received()
+                if not batch:
+                    break
                 for src, dst, data in batch:
-                    cost = timing.receive_cost(len(data))
+                    if not faults.inbound(src, dst, len(data)):
+                        continue
+                    cost = timing.receive_cost(len(data)) + faults.extra_delay(dst)
                     if cost:
                         await pacer.spend(cost, start)
                     callback = dispatch(src, dst, data)

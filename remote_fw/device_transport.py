@@ -15,6 +15,7 @@ import time
 import trio
 
 from .deadline_timer import DeadlineTimer
+from .faults import Faults
 from .kick_queue import KickQueue
 from .mailbox import InterruptLine, Mailbox
 from .rpmsg_header import RPMSG_HDR, RPMSG_HDR_SIZE
@@ -60,10 +61,12 @@ class DeviceTransport:
         to_host: Mailbox,
         timing: CoreTiming | None = None,
         timer: DeadlineTimer | None = None,
+        faults: Faults | None = None,
     ) -> None:
         self.mtu = shm.buf_size - RPMSG_HDR_SIZE
         self.timing = timing or CoreTiming()
         self.timer = timer or DeadlineTimer()
+        self.faults = faults or Faults()
         self.pacer = Pacer(self.timer)
         self._shm = shm
         self._mem = shm.mem
@@ -183,6 +186,8 @@ class DeviceTransport:
         posted."""
         if self.timing.per_byte:
             await self.pacer.spend(self.timing.per_byte * len(payload))
+        if not self.faults.outbound(src, dst, len(payload)):
+            return  # injected loss: the message never reaches Linux
         while not self.try_send(src, dst, payload):
             ring = self._outbound
             ring.avail_event = self._out_last_avail
