@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .core_faults import fault_problem
 from .core_timing import TIMING_MODES, timing_value_problem
 from .dma_heaps import HeapSpec, heaps_from_tables
 from .kernel_profile import DEFAULT_PROFILE, PROFILES, KernelProfile
@@ -56,6 +57,7 @@ class CoreConfig:
     irq_latency_us: float | None = None  # from a mailbox kick to the receiver's ISR, each way
     per_byte_ns: float | None = None  # copy cost per payload byte, on receipt and on sending
     watchdog_ms: float | None = None  # a firmware blocking its core this long crashes it
+    faults: dict[str, Any] = field(default_factory=dict)  # fault injection (core_faults.py)
     # The kernel finds the core already running (k3_r5_rproc_configure_mode): it attaches
     # instead of loading firmware; state "attached", firmware "unknown", no stop, detach works.
     ipc_only: bool = False
@@ -100,7 +102,7 @@ _TOP_KEYS = {"name", "soc", "profile", "firmware_dirs", "dev", "cores", "probe_o
              "timing", "dma_heaps"}
 _DEV_KEYS = {"uid", "gid", "mode"}
 _CORE_KEYS = {"firmware", "autostart", "num_bufs", "buf_size", "config", "processing_us",
-              "irq_latency_us", "per_byte_ns", "watchdog_ms", "ipc_only"}
+              "irq_latency_us", "per_byte_ns", "watchdog_ms", "faults", "ipc_only"}
 # The core that runs TI's Device Manager firmware, started by the bootloader, which the
 # kernel therefore drives in IPC-only mode: the wakeup R5F of the AM62 family (a real AM62x
 # SK shows remoteproc1 78000000.r5f `attached`) and the first MCU R5F of the J7 family (a
@@ -311,9 +313,19 @@ def _parse_core(soc: Soc, key: str, table: Any, source: str) -> CoreConfig:
         irq_latency_us=_timing_key(table, "irq_latency_us", source, prefix),
         per_byte_ns=_timing_key(table, "per_byte_ns", source, prefix),
         watchdog_ms=_timing_key(table, "watchdog_ms", source, prefix, positive=True),
+        faults=_faults_table(table, source, prefix),
         ipc_only=_typed(table, "ipc_only", bool, source, prefix,
                         IPC_ONLY_DEFAULT.get(soc.family) == rid),
     )
+
+
+def _faults_table(table: dict[str, Any], source: str, prefix: str) -> dict[str, Any]:
+    faults = _typed(table, "faults", dict, source, prefix, {})
+    for key, value in faults.items():
+        problem = fault_problem(key, value)
+        if problem:
+            raise BoardError(source, f"{prefix}faults.{key}", problem)
+    return dict(faults)
 
 
 def _timing_key(table: dict[str, Any], key: str, source: str, prefix: str,

@@ -130,8 +130,8 @@ ERRORS = [
     ('soc = "AM62X"\n[cores.9]\nfirmware = "/lib/firmware/x"', "cores.9.firmware",
      "must be relative"),
     ('soc = "AM62X"\n[cores.9]\nfirmwre = "echo"', "cores.9.firmwre",
-     "unknown key; allowed: autostart, buf_size, config, firmware, ipc_only, irq_latency_us, "
-     "num_bufs, per_byte_ns, processing_us, watchdog_ms"),
+     "unknown key; allowed: autostart, buf_size, config, faults, firmware, ipc_only, "
+     "irq_latency_us, num_bufs, per_byte_ns, processing_us, watchdog_ms"),
     ('soc = "AM62X"\nboard = "x"\n[cores.9]', "board", "unknown key; allowed:"),
     ('soc = "AM62X"\n[dev]\nmode = "rw-------"\n[cores.9]', "dev.mode",
      "'rw-------' is not a permission mode"),
@@ -217,3 +217,18 @@ def test_timing_mode_and_per_kind_defaults():
     assert core_timing("M4F", None).processing_us > r5f.processing_us  # half the clock
     with pytest.raises(BoardError, match="timing: 'slow' is not allowed; board or fast"):
         board_from_dict({"soc": "am62x", "timing": "slow", "cores": {"9": {}}}, ".")
+
+
+def test_fault_injection_table_is_checked_key_by_key(tmp_path):
+    board = load_board(write(tmp_path, 'soc = "AM62X"\n[cores.9.faults]\ndrop_tx = 2\n'
+                                       'delay_us = 150.5\nstall = true\n'))
+    assert board.cores[9].faults == {"drop_tx": 2, "delay_us": 150.5, "stall": True}
+    for line, message in (("drop = 1", "unknown key; allowed: crash_after_ms"),
+                          ("drop_rx_fraction = 1.5", "is not a fraction from 0 to 1"),
+                          ("delay_us = nan", "nan is not a finite number"),
+                          ("drop_rx = -1", "-1 is not an integer ≥ 0"),
+                          ("stall = 1", "1 is not true or false")):
+        with pytest.raises(BoardError) as info:
+            load_board(write(tmp_path, f'soc = "AM62X"\n[cores.9.faults]\n{line}\n'))
+        assert info.value.key == f"cores.9.faults.{line.split()[0]}"
+        assert message in info.value.message

@@ -19,7 +19,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from kernel_cfg.core_timing import core_timing
-from remote_fw import CoreTiming, RemoteCore
+from remote_fw import CoreTiming, FaultPlan, RemoteCore
 
 from fusedev.fileops import FsError
 from fusedev.kernel.driver_core import Device
@@ -68,8 +68,11 @@ class Rproc:
         self.core = RemoteCore(spec.device, num_bufs=self.num_bufs,
                                buf_size=config.buf_size if config else 512,
                                firmware_dirs=board.firmware_dirs,
-                               timing=_core_timing(spec.kind, config, board.timing))
+                               timing=_core_timing(spec.kind, config, board.timing),
+                               faults=fault_plan(config.faults) if config else None)
         self.core.on_crash = self.on_firmware_fault
+        self.core.on_fault = lambda kind, details: kernel.trace.event(
+            self.name, "fault", fault=kind, **details)
         self.crash_handler = CrashHandler(self)
         self.index = kernel.rproc_ida.alloc()
         devt = None
@@ -277,3 +280,14 @@ def _core_timing(kind: str, config: CoreConfig | None, mode: str) -> CoreTiming:
     t = core_timing(kind, config, mode)
     return CoreTiming(processing=t.processing_us / 1e6, irq_latency=t.irq_latency_us / 1e6,
                       per_byte=t.per_byte_ns / 1e9, watchdog=t.watchdog_ms / 1e3)
+
+
+def fault_plan(table: dict) -> FaultPlan:
+    """A board's [cores.<id>.faults] table (µs, ms; kernel_cfg/core_faults.py) as a plan."""
+    units = {"delay_us": ("delay", 1e-6), "jitter_us": ("jitter", 1e-6),
+             "crash_after_ms": ("crash_after", 1e-3)}
+    plan = {}
+    for key, value in table.items():
+        name, scale = units.get(key, (key, None))
+        plan[name] = value * scale if scale else value
+    return FaultPlan(**plan)

@@ -1,0 +1,65 @@
+"""A worked example: test an application's retry logic against lost messages.
+
+rpmsg has no retransmission: a reply the remote never sends, or loses, is simply not there,
+and an application must time out and ask again. The board below makes core 9 lose its first
+two replies (`[cores.9.faults] drop_tx = 2`), so the application's retry path runs for real,
+through the real mount, and the emulator's trace shows each injected loss.
+
+In a board file the same is:
+
+    [cores.9.faults]
+    drop_tx = 2          # also: drop_rx, drop_*_fraction, delay_us, jitter_us, stall,
+                         # crash_at_message, crash_after_ms, endpoint, seed
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+
+import pytest
+
+from rpmsg_ioctl import create_ept
+
+
+class NoReply(Exception):
+    pass
+
+
+def request(fd: int, payload: bytes, timeout: float = 0.2, retries: int = 3) -> tuple[bytes, int]:
+    """The application's logic under test: send, wait up to `timeout`, send again up to
+    `retries` times. Returns the reply and how many sends it took."""
+    for attempt in range(1, retries + 2):
+        os.write(fd, payload)
+        readable, _, _ = select.select([fd], [], [], timeout)
+        if readable:
+            return os.read(fd, 512), attempt
+    raise NoReply(payload)
+
+
+@pytest.mark.board(firmware={9: "echo", 15: "echo"}, core={9: {"faults": {"drop_tx": 2}}})
+def test_the_application_retries_until_a_reply_gets_through(emu) -> None:
+    trace = os.open(emu.root / "sys/kernel/debug/rpmsg_emu/trace_pipe",
+                    os.O_RDONLY | os.O_NONBLOCK)
+    fd = os.open(emu.root / "dev" / create_ept(emu.root, "app", ctrl=0), os.O_RDWR)
+    assert request(fd, b"status?") == (b"status?", 3)  # two replies lost, the third arrives
+    assert request(fd, b"again?") == (b"again?", 1)  # the plan dropped only two
+    events = [json.loads(line) for line in os.read(trace, 65536).splitlines()]
+    drops = [e for e in events if e["kind"] == "fault"]
+    assert [(e["fault"], e["dir"], e["len"]) for e in drops] == [("drop", "rx", 7)] * 2
+    os.close(fd)
+    os.close(trace)
+
+
+@pytest.mark.board(firmware={9: "echo", 15: "echo"},
+                   core={9: {"num_bufs": 8, "faults": {"stall": True}}})
+def test_a_stalled_core_makes_a_nonblocking_writer_see_eagain(emu) -> None:
+    fd = os.open(emu.root / "dev" / create_ept(emu.root, "app", ctrl=0),
+                 os.O_RDWR | os.O_NONBLOCK)
+    written = 0
+    with pytest.raises(BlockingIOError):
+        while written < 100:
+            os.write(fd, b"%d" % written)
+            written += 1
+    assert written == 8  # the core took nothing: Linux's 8 TX buffers are all in the ring
+    os.close(fd)
