@@ -63,3 +63,26 @@ def test_a_stalled_core_makes_a_nonblocking_writer_see_eagain(emu) -> None:
             written += 1
     assert written == 8  # the core took nothing: Linux's 8 TX buffers are all in the ring
     os.close(fd)
+
+
+def test_faults_are_set_and_cleared_at_run_time_through_debugfs(emu) -> None:
+    """rpmsg_emu/faults/remoteprocN (the emulator's own debugfs directory): key=value words."""
+    faults = emu.root / "sys/kernel/debug/rpmsg_emu/faults/remoteproc0"
+    assert faults.read_text() == "none\n"
+    fd = os.open(emu.root / "dev" / create_ept(emu.root, "app", ctrl=0), os.O_RDWR)
+    faults.write_text("drop_tx=1 delay_us=100\n")
+    assert faults.read_text() == "drop_tx=1\ndelay_us=100\n"
+    assert request(fd, b"one") == (b"one", 2)
+    for bad in ("drop_tx=-1", "drop=1", "stall=maybe", "delay_us"):
+        with pytest.raises(OSError) as info:
+            faults.write_text(bad)
+        assert info.value.errno == 22  # EINVAL, the plan unchanged
+    faults.write_text("stall=true")
+    with pytest.raises(NoReply):
+        request(fd, b"stalled", timeout=0.05, retries=0)
+    faults.write_text("clear")
+    assert faults.read_text() == "none\n"
+    readable, _, _ = select.select([fd], [], [], 5)  # the stall ends: what waited is answered
+    assert readable and os.read(fd, 512) == b"stalled"
+    assert request(fd, b"two") == (b"two", 1)
+    os.close(fd)

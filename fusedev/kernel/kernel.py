@@ -17,6 +17,7 @@ from kernel_cfg.soc import of_compatible, of_parent_compatible
 from fusedev.kernel.char_dev import CharDevRegions, board_majors, board_regions
 from fusedev.kernel.dma_heap import DmaHeaps
 from fusedev.kernel.driver_core import Bus, Device, DeviceNodePolicy, Driver, DriverCore
+from fusedev.kernel.fault_debugfs import add_fault_files
 from fusedev.kernel.ida import Ida
 from fusedev.kernel.module_sysfs import DRIVER_MODULES, ModuleSysfs
 from fusedev.kernel.of_device import OfNode, node_name
@@ -84,7 +85,8 @@ class Kernel:
         mark_debugfs(debug)
         self.debugfs_remoteproc = debug.mkdir("remoteproc", mode=0o755)  # debugfs_create_dir
         self.trace = TracePipe()
-        debug.mkdir("rpmsg_emu").device("trace_pipe", self.trace, mode=0o400)
+        emu_debug = debug.mkdir("rpmsg_emu")  # the emulator's own, not the kernel's
+        emu_debug.device("trace_pipe", self.trace, mode=0o400)
         self._add_soc_device()
         self.dma_heaps = DmaHeaps(self)  # subsys_initcall dma_heap_init, then the heaps
         self.modules = ModuleSysfs(self.core.sys)
@@ -104,6 +106,7 @@ class Kernel:
             self.core.device_add(self._of_platform_device(mailbox.device, parent,
                                                           mailbox.compatible))
         self.rprocs = [self._add_rproc(spec) for spec in specs]
+        add_fault_files(emu_debug, self.rprocs)
 
     def _add_soc_device(self) -> None:
         soc = self.board.soc
