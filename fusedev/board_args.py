@@ -16,6 +16,7 @@ from pathlib import Path
 from kernel_cfg import (PROFILES, RPROC_ID_NAMES, Board, BoardError, CoreConfig, builtin_board,
                         default_board, list_builtin_boards, load_board, soc_by_family)
 from kernel_cfg.board import firmware_name_problem, parse_probe_order
+from kernel_cfg.core_faults import FAULT_KEYS, fault_problem, parse_fault_word
 
 
 def add_board_options(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +37,9 @@ def add_board_options(parser: argparse.ArgumentParser) -> None:
                             "root, or you when you are not root)")
     group.add_argument("--group", metavar="GROUP", help="group of /dev/rpmsg* (name or gid; default as --owner)")
     group.add_argument("--mode", metavar="MODE", help="permissions of /dev/rpmsg*, e.g. 0660")
+    group.add_argument("--fault", metavar="ID:KEY=VALUE", action="append", default=[],
+                       help="fault injection on one core, keys as in a board's "
+                            "[cores.<id>.faults] (e.g. 9:drop_tx=2, 9:stall=true); repeatable")
     group.add_argument("--timing", choices=("board", "fast"),
                        help="board: each core answers after its modelled latency (default); "
                             "fast: no modelled delay, replies still asynchronous")
@@ -63,6 +67,8 @@ def board_from_args(args: argparse.Namespace) -> Board:
         board = dataclasses.replace(board, dev_mode=_mode(args.mode))
     if getattr(args, "timing", None) is not None:
         board = dataclasses.replace(board, timing=args.timing)
+    for spec in getattr(args, "fault", []):
+        board = _with_fault(board, spec)
     if getattr(args, "probe_order", None) is not None:
         order, seed = parse_probe_order(args.probe_order, "--probe-order", "")
         board = dataclasses.replace(board, probe_order=order, probe_seed=seed)
@@ -116,6 +122,27 @@ def _with_firmware(board: Board, spec: str) -> Board:
     cores = dict(board.cores)
     cores[rid] = dataclasses.replace(core, firmware=name)
     return dataclasses.replace(board, cores=dict(sorted(cores.items())))
+
+
+def _with_fault(board: Board, spec: str) -> Board:
+    """--fault ID:KEY=VALUE: one fault-injection key for a core the board has."""
+    core_key, colon, word = spec.partition(":")
+    key, equals, text = word.partition("=")
+    if not colon or not equals or not core_key or not key:
+        raise BoardError("--fault", spec, "write it as ID:KEY=VALUE, e.g. 9:drop_tx=2")
+    rid = _rproc_id(core_key)
+    if rid not in board.cores:
+        raise BoardError("--fault", spec, f"the board has no core {core_key}; it has "
+                         + ", ".join(str(r) for r in board.cores))
+    value = parse_fault_word(key, text)
+    problem = fault_problem(key, value) if value is not None or key not in FAULT_KEYS else \
+        f"{text!r} is not a number, true or false"
+    if problem:
+        raise BoardError("--fault", spec, problem)
+    core = board.cores[rid]
+    cores = dict(board.cores)
+    cores[rid] = dataclasses.replace(core, faults={**core.faults, key: value})
+    return dataclasses.replace(board, cores=cores)
 
 
 def _rproc_id(key: str) -> int:

@@ -23,7 +23,7 @@ from .cpu import CoreCpu
 from .deadline_timer import DeadlineTimer
 from .dma_buffers import DmaMappingTable
 from .device_transport import DeviceTransport
-from .endpoint import EndpointTable
+from .endpoint import Endpoint, EndpointTable
 from .faults import FaultPlan, Faults, InjectedCrash
 from .firmware_api import FirmwareContext
 from .firmware_loader import LoadedFirmware, load_firmware
@@ -265,7 +265,7 @@ class RemoteCore:
                 tasks.start_soon(device.run_isr, name=f"{self.name}:isr")
                 tasks.start_soon(self._rx_loop, device, endpoints, name=f"{self.name}:rx")
                 tasks.start_soon(run.firmware.main, ctx, name=f"{self.name}:main")
-                tasks.start_soon(self._crash_timer, name=f"{self.name}:crash-timer")
+                tasks.start_soon(self._fault_timer, endpoints, name=f"{self.name}:faults")
                 tasks.start_soon(self._report_started_up, run, device, name=f"{self.name}:settle")
         finally:
             timer.close()
@@ -284,12 +284,22 @@ class RemoteCore:
             except trio.RunFinishedError:
                 pass
 
-    async def _crash_timer(self) -> None:
-        """A plan's crash_after: the core crashes that long after the plan was set."""
+    async def _fault_timer(self, endpoints: EndpointTable) -> None:
+        """A plan's timed actions: withdraw a service and announce it again, crash after T."""
         faults = self.faults
+        withdrawn: dict[str, Endpoint] = {}
         while True:
-            await trio.sleep(0.005 if faults.plan.crash_after else 0.25)
-            if faults.crash_due(time.monotonic()):
+            await trio.sleep(0.005 if faults.timed else 0.1)  # a new plan within 0.1 s
+            now = time.monotonic()
+            withdraw, again = faults.withdrawals(now, list(endpoints.announced))
+            for name in withdraw:
+                withdrawn[name] = endpoints.announced[name]
+                await withdrawn[name].withdraw(name)
+            for name in again:
+                ep = withdrawn.pop(name, None)
+                if ep is not None and not ep.closed:
+                    await ep.announce(name)
+            if faults.crash_due(now):
                 faults.report("crash", {"after_s": faults.plan.crash_after})
                 raise InjectedCrash(f"injected crash after {faults.plan.crash_after} s")
 

@@ -62,6 +62,10 @@ class Endpoint:
         msg = NsMessage(name, self.addr, flags).pack()
         await self._table.device.send(self.addr, RPMSG_NS_ADDR, msg)
         self._table.trace.write(f"name service: {flags.name.lower()} {name!r} at {self.addr}")
+        if flags == NsFlags.CREATE:
+            self._table.announced[name] = self
+        elif self._table.announced.get(name) is self:
+            del self._table.announced[name]
 
     def close(self) -> None:
         """Free the address; queued messages are discarded."""
@@ -86,6 +90,8 @@ class EndpointTable:
         self.device = device
         self.trace = trace
         self._by_addr: dict[int, Endpoint] = {}
+        self.announced: dict[str, Endpoint] = {}
+        """Service names announced and not withdrawn, with their endpoints."""
 
     def create(self, addr: int, callback: Callback | None) -> Endpoint:
         if addr == RPMSG_ADDR_ANY:

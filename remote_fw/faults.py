@@ -5,7 +5,8 @@ rpmsg has no retransmission, so applications must cope with lost messages and st
 direction, add delay and jitter, stall (stop taking messages, so Linux's TX ring fills), or
 crash at the Nth message or after some time. Each plan may be limited to one core address.
 Name-service messages (address 53) are never dropped, delayed or counted.
-Every injected fault is reported through `Faults.report` (Linux shows it in its trace).
+It can also withdraw an announced service and announce it again later. Every injected fault
+is reported through `Faults.report` (Linux shows it in its trace).
 
 The plan is set from Linux's thread and read by the core's: `Faults.set` swaps in a new plan
 and fresh counters at once; everything else runs on the core's thread.
@@ -45,6 +46,11 @@ class FaultPlan:
     """Crash on the Nth message from Linux (1 = the next one; 0 = never)."""
     crash_after: float = 0.0
     """Crash this many seconds after the plan is set (0 = never)."""
+    withdraw: str = ""
+    """Withdraw this announced service ("*": every one) when the plan is set."""
+    reannounce_after: float = 0.0
+    """Announce the withdrawn services again this many seconds after withdrawing them
+    (0 = never)."""
     endpoint: int | None = None
     """Only messages to (from Linux) or from (to Linux) this core address."""
     seed: int | None = None
@@ -59,7 +65,9 @@ class FaultPlan:
             value = getattr(self, name)
             if not _number(value) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"fault {name} must be a number from 0 to 1, not {value!r}")
-        for name in ("delay", "jitter", "crash_after"):
+        if not isinstance(self.withdraw, str):
+            raise ValueError(f"fault withdraw must be a service name or '*', not {self.withdraw!r}")
+        for name in ("delay", "jitter", "crash_after", "reannounce_after"):
             value = getattr(self, name)
             if not _number(value) or value < 0:
                 raise ValueError(f"fault {name} must be a finite number ≥ 0, not {value!r}")
@@ -96,6 +104,32 @@ class Faults:
     @property
     def stalled(self) -> bool:
         return self._state.plan.stall
+
+    def withdrawals(self, now: float, announced: list[str]) -> tuple[list[str], list[str]]:
+        """(names to withdraw now, names to announce again now), each once per plan."""
+        state = self._state
+        plan = state.plan
+        withdraw: list[str] = []
+        if plan.withdraw and state.withdrawn is None:
+            state.withdrawn = [n for n in announced if plan.withdraw in ("*", n)]
+            state.withdrawn_at = now
+            withdraw = state.withdrawn
+            for name in withdraw:
+                self.report("withdraw", {"name": name})
+        again: list[str] = []
+        if (plan.reannounce_after and state.withdrawn and not state.reannounced
+                and now - state.withdrawn_at >= plan.reannounce_after):
+            state.reannounced = True
+            again = state.withdrawn
+            for name in again:
+                self.report("announce", {"name": name})
+        return withdraw, again
+
+    @property
+    def timed(self) -> bool:
+        """Does the plan hold an action due at some time (crash, withdraw, announce)?"""
+        plan = self._state.plan
+        return bool(plan.crash_after or plan.withdraw)
 
     def crash_due(self, now: float) -> bool:
         state = self._state
@@ -152,3 +186,6 @@ class _State:
         self.drop_rx = plan.drop_rx
         self.drop_tx = plan.drop_tx
         self.rng = random.Random(plan.seed)
+        self.withdrawn: list[str] | None = None
+        self.withdrawn_at = 0.0
+        self.reannounced = False

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import time
 
 import pytest
 
@@ -85,4 +86,27 @@ def test_faults_are_set_and_cleared_at_run_time_through_debugfs(emu) -> None:
     readable, _, _ = select.select([fd], [], [], 5)  # the stall ends: what waited is answered
     assert readable and os.read(fd, 512) == b"stalled"
     assert request(fd, b"two") == (b"two", 1)
+    os.close(fd)
+
+
+def test_a_channel_is_withdrawn_and_announced_again_through_debugfs(emu) -> None:
+    """The remote takes its service away (NS destroy: the channel and its devices go) and
+    announces it again: what an application must survive when a firmware restarts a service."""
+    faults = emu.root / "sys/kernel/debug/rpmsg_emu/faults/remoteproc0"
+    channels = emu.root / "sys/bus/rpmsg/devices"
+
+    def chrdev_channels() -> list[str]:
+        return [n for n in os.listdir(channels) if ".rpmsg_chrdev." in n]
+
+    before = chrdev_channels()
+    faults.write_text("withdraw=rpmsg_chrdev reannounce_after_ms=300")
+    deadline = time.monotonic() + 5
+    while len(chrdev_channels()) == len(before):
+        assert time.monotonic() < deadline, "the channel was not withdrawn"
+        time.sleep(0.01)
+    while len(chrdev_channels()) < len(before):
+        assert time.monotonic() < deadline, "the channel was not announced again"
+        time.sleep(0.01)
+    fd = os.open(emu.root / "dev" / create_ept(emu.root, "app", ctrl=0), os.O_RDWR)
+    assert request(fd, b"back") == (b"back", 1)
     os.close(fd)

@@ -315,3 +315,24 @@ def test_the_cli_refuses_boards_that_can_never_work(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "fusedev.cli", "mount", str(tmp_path / "m"),
                              "--timing", "slow"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "--timing" in result.stderr
+
+
+def test_a_fault_given_on_the_command_line_reaches_its_core(tmp_path: Path) -> None:
+    root = tmp_path / "board"
+    make_mount_dir(root)
+    daemon = DaemonProcess([sys.executable, "-m", "fusedev.cli", "mount", str(root),
+                            "--fault", "9:drop_tx=1"], root, "dev/rpmsg_ctrl0")
+    try:
+        fd = os.open(root / "dev" / create_ept(root, "cli", ctrl=0), os.O_RDWR)
+        os.write(fd, b"lost")
+        assert select.select([fd], [], [], 0.3)[0] == []  # the first reply was dropped
+        assert echo_once(fd, b"kept") == b"kept"
+        os.close(fd)
+    finally:
+        daemon.cleanup()
+    for spec, message in (("9:drop=1", "unknown key"), ("7:drop_tx=1", "has no core 7"),
+                          ("9drop_tx", "ID:KEY=VALUE"), ("9:drop_tx=x", "'x' is not a number")):
+        result = subprocess.run([sys.executable, "-m", "fusedev.cli", "mount", str(root),
+                                 "--fault", spec], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and message in result.stderr, result
+        assert len(result.stderr.strip().splitlines()) == 1

@@ -100,3 +100,19 @@ def test_plans_that_can_never_work_are_refused():
                 {"crash_at_message": True}):
         with pytest.raises(ValueError):
             FaultPlan(**bad)
+
+
+async def test_a_service_is_withdrawn_and_announced_again(nursery):
+    core = RemoteCore("r5f0")
+    events = []
+    core.on_fault = lambda kind, details: events.append((kind, details["name"]))
+    linux = await boot(nursery, core, "echo")
+    await linux.wait_for(lambda: len(linux.services) == 2)
+    core.inject(FaultPlan(withdraw="rpmsg_chrdev", reannounce_after=0.2))
+    await linux.wait_for(lambda: "rpmsg_chrdev" not in linux.services)
+    assert linux.services == {"ti.ipc4.ping-pong": 13}
+    await linux.wait_for(lambda: "rpmsg_chrdev" in linux.services)
+    assert events == [("withdraw", "rpmsg_chrdev"), ("announce", "rpmsg_chrdev")]
+    await linux.send(1024, 14, b"back")  # the same endpoint answers again
+    assert await linux.wait_messages(1) == [(14, 1024, b"back")]
+    core.stop()

@@ -12,7 +12,7 @@ import errno
 import logging
 from typing import TYPE_CHECKING
 
-from kernel_cfg.core_faults import FAULT_KEYS, fault_problem
+from kernel_cfg.core_faults import FAULT_KEYS, UNITS, fault_problem, parse_fault_word
 
 from fusedev.fileops import FsError
 from fusedev.kernel.remoteproc import fault_plan
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from fusedev.kernel.remoteproc import Rproc
 
 log = logging.getLogger(__name__)
-_UNITS = {"delay_us": ("delay", 1e6), "jitter_us": ("jitter", 1e6),
-          "crash_after_ms": ("crash_after", 1e3)}
 
 
 def add_fault_files(parent: Directory, rprocs: list[Rproc]) -> None:
@@ -40,10 +38,10 @@ def _show(rproc: Rproc) -> str:
     plan = rproc.core.faults.plan
     lines = []
     for key in FAULT_KEYS:
-        name, scale = _UNITS.get(key, (key, 1))
+        name, scale = UNITS.get(key, (key, None))
         value = getattr(plan, name)
-        if value not in (0, 0.0, False, None):
-            lines.append(f"{key}={value * scale:.6g}" if scale != 1 else f"{key}={value}")
+        if value not in (0, 0.0, False, None, ""):
+            lines.append(f"{key}={value / scale:.6g}" if scale else f"{key}={value}")
     return "".join(f"{line}\n" for line in lines) or "none\n"
 
 
@@ -54,7 +52,7 @@ def _store(rproc: Rproc, data: bytes) -> None:
         if word == "clear" and len(words) == 1:
             break
         key, sep, text = word.partition("=")
-        value = _parse(text) if sep else None
+        value = parse_fault_word(key, text) if sep else None
         if value is None or fault_problem(key, value):
             raise FsError(errno.EINVAL, f"fault {word!r}: {fault_problem(key, value) or 'KEY=VALUE'}")
         table[key] = value
@@ -66,13 +64,3 @@ def _store(rproc: Rproc, data: bytes) -> None:
     rproc.kernel.trace.event(rproc.name, "fault", fault="plan", plan=table)
     log.info("%s: fault injection plan %s", rproc.name, table or "cleared")
 
-
-def _parse(text: str) -> object:
-    if text in ("true", "false"):
-        return text == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return None

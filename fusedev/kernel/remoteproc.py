@@ -18,6 +18,7 @@ import errno
 import logging
 from typing import TYPE_CHECKING
 
+from kernel_cfg.core_faults import UNITS
 from kernel_cfg.core_timing import core_timing
 from remote_fw import CoreTiming, FaultPlan, RemoteCore
 
@@ -284,10 +285,8 @@ def _core_timing(kind: str, config: CoreConfig | None, mode: str) -> CoreTiming:
 
 def fault_plan(table: dict) -> FaultPlan:
     """A board's [cores.<id>.faults] table (µs, ms; kernel_cfg/core_faults.py) as a plan."""
-    units = {"delay_us": ("delay", 1e-6), "jitter_us": ("jitter", 1e-6),
-             "crash_after_ms": ("crash_after", 1e-3)}
     plan = {}
     for key, value in table.items():
-        name, scale = units.get(key, (key, None))
+        name, scale = UNITS.get(key, (key, None))
         plan[name] = value * scale if scale else value
     return FaultPlan(**plan)
