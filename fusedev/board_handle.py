@@ -61,6 +61,13 @@ class Core:
         """`echo N > crash` in the core's debugfs directory (rproc_report_crash)."""
         _write(self.debugfs / "crash", str(crash_type))
 
+    def inject_faults(self, **keys: object) -> None:
+        """Fault injection now, keys as in a board's [cores.<id>.faults] (drop_tx=2,
+        stall=True…); no keys clears it. Through rpmsg_emu/faults/remoteprocN in debugfs."""
+        words = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in keys.items()]
+        _write(self.debugfs.parents[1] / "rpmsg_emu/faults" / self.remoteproc,
+               " ".join(words) or "clear")
+
 
 class Trace:
     """Messages through the board from the moment of opening: `for message in trace`.

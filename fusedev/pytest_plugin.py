@@ -27,13 +27,15 @@ from fusedev.board_handle import RpmsgBoard
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
-OPTIONS = ("board", "soc", "kernel", "firmware", "owner", "group", "mode", "allow_other")
+OPTIONS = ("board", "soc", "kernel", "firmware", "owner", "group", "mode", "allow_other",
+           "timing", "faults")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "rpmsg_board(board=None, soc=None, kernel=None, firmware=None, owner=None, "
-        "group=None, mode=None, allow_other=False): what the rpmsg_board fixture emulates")
+        "group=None, mode=None, allow_other=False, timing=None, faults=None): what the "
+        "rpmsg_board fixture emulates; faults={9: {'drop_tx': 2}} injects faults")
 
 
 def mount_options(spec: dict[str, Any]) -> list[str]:
@@ -43,7 +45,7 @@ def mount_options(spec: dict[str, Any]) -> list[str]:
         pytest.fail(f"rpmsg_board: unknown options {sorted(unknown)}; "
                     f"allowed: {', '.join(OPTIONS)}", pytrace=False)
     argv: list[str] = []
-    for key in ("board", "soc", "kernel", "owner", "group", "mode"):
+    for key in ("board", "soc", "kernel", "owner", "group", "mode", "timing"):
         if spec.get(key) is not None:
             argv += [f"--{key}", str(spec[key])]
     firmware = spec.get("firmware") or {}
@@ -51,6 +53,10 @@ def mount_options(spec: dict[str, Any]) -> list[str]:
         item.split("=", 1) for item in firmware)
     for core, name in items:
         argv += ["--firmware", f"{core}={name}"]
+    for core, keys in (spec.get("faults") or {}).items():  # {9: {"drop_tx": 2}}
+        for key, value in keys.items():
+            word = str(value).lower() if isinstance(value, bool) else str(value)
+            argv += ["--fault", f"{core}:{key}={word}"]
     if spec.get("allow_other"):
         argv.append("--allow-other")
     return argv

@@ -17,6 +17,7 @@ import json
 import os
 import select
 import time
+from pathlib import Path
 
 import pytest
 
@@ -109,4 +110,17 @@ def test_a_channel_is_withdrawn_and_announced_again_through_debugfs(emu) -> None
         time.sleep(0.01)
     fd = os.open(emu.root / "dev" / create_ept(emu.root, "app", ctrl=0), os.O_RDWR)
     assert request(fd, b"back") == (b"back", 1)
+    os.close(fd)
+
+
+@pytest.mark.rpmsg_board(soc="am62x", faults={9: {"drop_tx": 1}})
+def test_the_public_fixture_takes_faults_and_injects_more_at_run_time(rpmsg_board) -> None:
+    """The `rpmsg_board` fixture (fusedev/pytest_plugin.py), as an application's own tests use
+    it: faults from the marker at mount, more through `core.inject_faults()`."""
+    fd = os.open(rpmsg_board / "dev" / create_ept(Path(rpmsg_board), "app", ctrl=0), os.O_RDWR)
+    assert request(fd, b"first") == (b"first", 2)  # the marker's drop_tx=1
+    rpmsg_board.core(9).inject_faults(drop_tx=2)
+    assert request(fd, b"second") == (b"second", 3)
+    rpmsg_board.core(9).inject_faults()  # cleared
+    assert request(fd, b"third") == (b"third", 1)
     os.close(fd)
