@@ -9,6 +9,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,16 +128,30 @@ def _scale(exe: Path, plan: EmuPlan, cpu: int | None, workdir: Path) -> list[dic
     return rows
 
 
+J784S4_CORES = 12
+
+
+def _ctrl_devices(root: Path, expected: int, timeout_s: float = 30.0) -> tuple[list[int], float]:
+    """The rpmsg_ctrl numbers once `expected` exist (or the timeout), and the time waited."""
+    start = time.perf_counter()
+    while True:
+        ctrls = sorted(int(n.removeprefix("rpmsg_ctrl")) for n in os.listdir(root / "dev")
+                       if n.startswith("rpmsg_ctrl"))
+        if len(ctrls) >= expected or time.perf_counter() - start > timeout_s:
+            return ctrls, time.perf_counter() - start
+        time.sleep(0.002)
+
+
 def _j784s4(exe: Path, plan: EmuPlan, cpu: int | None, workdir: Path) -> dict[str, Any]:
     """All twelve remote cores of a J784S4 running echo: start-up, memory, a round trip on the
     first and on the last core."""
     target = emulator("rpmsg_emu_j784s4", "J784S4, twelve cores of echo", "--soc", "j784s4")
     with serve(target, workdir, cpu) as served:
         root = Path(served.device).parent.parent
-        ctrls = sorted(int(n.removeprefix("rpmsg_ctrl")) for n in os.listdir(root / "dev")
-                       if n.startswith("rpmsg_ctrl"))
+        # Cores boot one after another in probe order: the board is up with the twelfth ctrl.
+        ctrls, waited_s = _ctrl_devices(root, J784S4_CORES)
         last = EndpointMaker(root, ctrls[-1]).create("bench-last")
-        return {"cores": len(ctrls), "startup_ms": (served.startup_s or 0) * 1000,
+        return {"cores": len(ctrls), "startup_ms": ((served.startup_s or 0) + waited_s) * 1000,
                 "rss_kib": _rss_kib(served.pid),
                 "first_core": _rtt(exe, served.device, plan, cpu),
                 "last_core": _rtt(exe, last, plan, cpu)}

@@ -84,7 +84,7 @@ def emulator_at_tree() -> Target:
     def unavailable() -> str | None:
         if not tree:
             return f"set {TREE_VARIABLE} to a checkout of the revision to compare"
-        return None if (Path(tree) / "fusedev" / "cli.py").exists() else f"{tree}: no fusedev"
+        return None if (Path(tree) / "fusedev").is_dir() else f"{tree}: no fusedev"
 
     return Target(EMULATOR_AT_TREE, f"rpmsg-emu mount as of ${TREE_VARIABLE} ({tree or 'unset'})",
                   daemon, ready="dev/rpmsg_ctrl0", device=create_endpoint, unavailable=unavailable)
