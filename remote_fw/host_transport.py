@@ -113,6 +113,9 @@ class HostTransport:
                         mailbox.delivered(entry[1])
                         self._isr(entry[0])
                     await irq.wait()
+                    # A request that came in with the interrupt (a read right after the
+                    # write) is served first, as a syscall already under way would be.
+                    await trio.lowlevel.cancel_shielded_checkpoint()
             finally:
                 mailbox.attach(None)
                 irq.close()
