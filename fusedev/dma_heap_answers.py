@@ -28,6 +28,7 @@ import os
 import struct
 
 from fusedev import target_process
+from fusedev.kernel import uaccess
 from fusedev.kernel.dma_heap import DmaHeap, buffer_heap_name, page_align
 from fusedev.seccomp_filter import DMA_BUF_IOCTL_SYNC, DMA_HEAP_IOCTL_ALLOC
 from fusedev.syscall_answers import CONTINUE, EmulatedNodes, FdHandover, Reply
@@ -84,7 +85,7 @@ class DmaHeapAnswers:
 
     def _alloc(self, tid: int, heap: DmaHeap, arg: int) -> Reply:
         try:
-            raw = target_process.read_memory(tid, arg, ALLOC_SIZE)
+            raw = uaccess.read_memory(tid, arg, ALLOC_SIZE)
         except OSError:
             raw = b""
         if len(raw) < ALLOC_SIZE:
@@ -104,7 +105,7 @@ class DmaHeapAnswers:
         def finish(newfd: int) -> Reply:
             done = struct.pack(ALLOC_FORMAT, length, newfd, fd_flags, heap_flags)
             try:
-                target_process.write_memory(tid, arg, done)
+                uaccess.write_memory(tid, arg, done)
             except OSError:
                 return Reply(error=errno.EFAULT)  # the fd stays installed, as in the kernel
             return Reply(value=0)
@@ -115,7 +116,7 @@ class DmaHeapAnswers:
 
     def _sync(self, tid: int, heap: DmaHeap, fd: int, arg: int) -> Reply:
         try:
-            raw = target_process.read_memory(tid, arg, 8)
+            raw = uaccess.read_memory(tid, arg, 8)
         except OSError:
             raw = b""
         if len(raw) < 8:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from fusedev import target_process
+from fusedev.kernel import uaccess
 from fusedev.seccomp_filter import (DMA_BUF_IOCTL_SYNC, DMA_HEAP_IOCTL_ALLOC, FIONREAD,
                                     FIOQSIZE, Arch)
 from fusedev.vfs import Attribute, DeviceFile, Directory
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 AT_SYMLINK_NOFOLLOW = 0x100
 AT_NO_AUTOMOUNT = 0x800
 AT_EMPTY_PATH = 0x1000
-SYS_PIDFD_GETFD = 438  # the same number on every architecture (asm-generic/unistd.h)
 DT_CHR = 2
 DT_REG = 8
 UTS_LEN = 65
@@ -114,13 +114,6 @@ def _signed(value: int) -> int:
     return ctypes.c_int(value & 0xFFFFFFFF).value
 
 
-def _check(result: int) -> int:
-    if result < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    return result
-
-
 class SyscallAnswers:
     """The handler of each trapped call, by number."""
 
@@ -158,7 +151,7 @@ class SyscallAnswers:
 
     def _our_path(self, tid: int, dirfd: int, path_addr: int, flags: int) -> tuple[bytes, int]:
         """The path to stat ourselves and the flags to stat it with."""
-        path = b"" if path_addr == 0 else target_process.read_path(tid, path_addr)
+        path = b"" if path_addr == 0 else uaccess.read_path(tid, path_addr)
         if not path and not flags & AT_EMPTY_PATH:
             raise OSError(errno.ENOENT, "empty path")  # the kernel says so itself
         ours = target_process.resolve(tid, dirfd, path)
@@ -210,7 +203,7 @@ class SyscallAnswers:
     @staticmethod
     def _deliver(tid: int, addr: int, data: bytes, value: int = 0) -> Reply:
         try:
-            target_process.write_memory(tid, addr, data)
+            uaccess.write_memory(tid, addr, data)
         except OSError:
             return Reply(error=errno.EFAULT)
         return Reply(value=value)
@@ -224,7 +217,7 @@ class SyscallAnswers:
             return CONTINUE
         if st.st_dev != self.nodes.fuse_dev or not stat.S_ISDIR(st.st_mode):
             return CONTINUE
-        dup = self._borrow_fd(tid, fd)  # shares the target's file offset, as its call would
+        dup = uaccess.take_fd(tid, fd)  # shares the target's file offset, as its call would
         try:
             buf = ctypes.create_string_buffer(count)
             done = _libc.syscall(self.arch.sys_getdents64, dup, buf, count)
@@ -252,14 +245,6 @@ class SyscallAnswers:
                     except OSError:
                         pass
             offset += reclen
-
-    @staticmethod
-    def _borrow_fd(tid: int, fd: int) -> int:
-        pidfd = os.pidfd_open(target_process.thread_group(tid))
-        try:
-            return _check(_libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0))
-        finally:
-            os.close(pidfd)
 
     # ---- uname, ioctl ---------------------------------------------------------------------
 

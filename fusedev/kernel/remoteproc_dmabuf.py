@@ -18,7 +18,6 @@ any file, gets the same address; it is unmapped when its last attachment goes.
 """
 from __future__ import annotations
 
-import ctypes
 import errno
 import logging
 import mmap
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from fusedev.fileops import FsError, OpenFile
+from fusedev.kernel import uaccess
 from fusedev.kernel.dma_heap import DmaHeap, buffer_heap_of
 
 if TYPE_CHECKING:
@@ -37,9 +37,6 @@ log = logging.getLogger(__name__)
 
 RPROC_IOC_DMA_BUF_ATTACH = 0xC010B700  # _IOWR(RPROC_MAGIC, 0, struct rproc_dma_buf_attach_data)
 ATTACH_FORMAT = "=I4xQ"  # fd, padding, da
-SYS_PIDFD_GETFD = 438  # asm-generic/unistd.h, the same on every architecture
-
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 @dataclass(eq=False)
@@ -140,27 +137,12 @@ def _take_fd(tid: int, fd: int) -> int:
     if tid <= 0:
         raise FsError(errno.EBADF)
     try:
-        pid = _thread_group(tid)
-        pidfd = os.pidfd_open(pid)
+        return uaccess.take_fd(tid, fd)
     except OSError as exc:
+        if exc.errno == errno.EPERM:
+            log.warning("RPROC_IOC_DMA_BUF_ATTACH: not allowed to take fd %d of thread %d "
+                        "(pidfd_getfd needs ptrace access): run it under `rpmsg-emu run`",
+                        fd, tid)
+        if exc.errno in (errno.EBADF, errno.EPERM):
+            raise FsError(exc.errno) from exc
         raise FsError(errno.ESRCH) from exc
-    try:
-        ours = _libc.syscall(SYS_PIDFD_GETFD, pidfd, ctypes.c_int(fd), 0)
-        if ours < 0:
-            err = ctypes.get_errno()
-            if err == errno.EPERM:
-                log.warning("RPROC_IOC_DMA_BUF_ATTACH: not allowed to take fd %d of process "
-                            "%d (pidfd_getfd needs ptrace access): run it under "
-                            "`rpmsg-emu run`", fd, pid)
-            raise FsError(err)
-        return ours
-    finally:
-        os.close(pidfd)
-
-
-def _thread_group(tid: int) -> int:
-    with open(f"/proc/{tid}/status", "rb") as status:
-        for line in status:
-            if line.startswith(b"Tgid:"):
-                return int(line.split()[1])
-    raise OSError(errno.ESRCH, os.strerror(errno.ESRCH))
