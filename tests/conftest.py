@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from emulator_thread import EmulatorThread, make_board
+from fusedev import mountpoint
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -22,3 +23,13 @@ def emu(tmp_path: Path, request: pytest.FixtureRequest):
     running = EmulatorThread(board, root)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def mount_dir(tmp_path: Path):
+    """An empty directory to mount a board on; a mount a test left there is detached."""
+    path = tmp_path / "board"
+    path.mkdir()
+    yield path
+    if str(path) in mountpoint.fuse_mounts() or mountpoint.is_stale(path):
+        mountpoint.detach(path)

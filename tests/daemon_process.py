@@ -80,3 +80,9 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def cli(*argv: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess:
+    """`rpmsg-emu ARGV` as a user runs it; its output captured as text."""
+    return subprocess.run([sys.executable, "-m", "fusedev.cli", *argv], capture_output=True,
+                          text=True, timeout=timeout, **kw)

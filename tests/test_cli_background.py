@@ -11,31 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
+from daemon_process import alive, cli
 from fusedev import mountpoint
-
-
-def cli(*argv: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fusedev.cli", *argv], capture_output=True,
-                          text=True, timeout=60, **kw)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-@pytest.fixture
-def mount_dir(tmp_path: Path):
-    path = tmp_path / "board"
-    path.mkdir()
-    yield path
-    if str(path) in mountpoint.fuse_mounts() or mountpoint.is_stale(path):
-        mountpoint.detach(path)
 
 
 def test_daemon_then_status_then_umount(mount_dir, tmp_path):

@@ -14,22 +14,9 @@ from pathlib import Path
 import pytest
 
 from blocked_read import BlockedRead
+from daemon_process import cli
 from fusedev import mountpoint
 from fusedev.pytest_plugin import BoardProcess
-
-
-def cli(*argv: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fusedev.cli", *argv], capture_output=True,
-                          text=True, timeout=timeout, **kw)
-
-
-@pytest.fixture
-def mount_dir(tmp_path: Path):
-    path = tmp_path / "board"
-    path.mkdir()
-    yield path
-    if str(path) in mountpoint.fuse_mounts() or mountpoint.is_stale(path):
-        mountpoint.detach(path)
 
 
 def test_mount_again_on_the_directory_a_sigkilled_daemon_left(mount_dir, tmp_path):

@@ -9,22 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from daemon_process import cli
 from fusedev import mountpoint
 from fusedev.pytest_plugin import BoardProcess
 
 VENV_BIN = Path(sys.executable).parent
-
-
-def cli(*argv: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fusedev.cli", *argv], capture_output=True,
-                          text=True, timeout=60, **kw)
-
-
-@pytest.fixture
-def mount_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "board"
-    path.mkdir()
-    return path
 
 
 def test_mount_prints_board_and_usage_and_serves_clients(mount_dir):
