@@ -28,17 +28,7 @@ done
 
 say() { printf 'wheel: %s\n' "$*" >&2; }
 
-pick_python() {
-    local py
-    for py in "${PYTHON:-}" python3.11 python3.12 python3.13 python3; do
-        [ -n "$py" ] || continue
-        if command -v "$py" >/dev/null 2>&1 &&
-            "$py" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-            echo "$py"; return 0
-        fi
-    done
-    say "Python 3.11 or newer with the venv module is needed"; exit 1
-}
+. "$repo/scripts/pick_python.sh"
 
 python=$(pick_python)
 tools=${RPMSG_EMU_WHEEL_TOOLS:-$out/tools}
