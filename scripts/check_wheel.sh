@@ -42,7 +42,7 @@ say "installing $(basename "$wheel") into a clean venv at $venv"
 
 mkdir -p "$out/cwd"
 cd "$out/cwd"   # nothing of the repository on sys.path
-binding=$("$venv/bin/python" -c 'import fusedev._fuse_cffi as m; print(m.__file__)')
+binding=$("$venv/bin/python" -c 'import fusedev.fuse._fuse_cffi as m; print(m.__file__)')
 case "$binding" in "$venv"/*) ;; *) fail "the binding came from $binding, not the venv" ;; esac
 libfuse=$(ldd "$binding" | awk '/libfuse3/ {print $3}')
 case "$libfuse" in

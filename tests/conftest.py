@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from emulator_thread import EmulatorThread, make_board
-from fusedev import mountpoint
+from fusedev.fuse import mountpoint
 
 
 def pytest_configure(config: pytest.Config) -> None:

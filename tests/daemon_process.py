@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from fusedev import mountpoint
+from fusedev.fuse import mountpoint
 
 REPO = Path(__file__).resolve().parent.parent
 

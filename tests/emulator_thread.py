@@ -12,8 +12,8 @@ from typing import Any
 import trio
 from kernel_cfg import Board, board_from_dict, default_board, soc_by_family
 
-from fusedev import mountpoint
-from fusedev.emulator import Emulator
+from fusedev.fuse import mountpoint
+from fusedev.cli.emulator import Emulator
 
 
 def make_board(soc: str = "am62x", kernel: str = "ti-6.x",

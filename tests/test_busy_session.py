@@ -21,8 +21,8 @@ from typing import Iterator, NamedTuple
 import pytest
 
 from daemon_process import DaemonProcess, make_mount_dir
-from fusedev import mountpoint
-from fusedev.foreground import READY
+from fusedev.fuse import mountpoint
+from fusedev.cli.foreground import READY
 from rpmsg_ioctl import create_ept
 
 BENCH = Path(__file__).resolve().parent.parent / "scripts" / "bench"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 from daemon_process import alive, cli
-from fusedev import mountpoint
+from fusedev.fuse import mountpoint
 
 
 def test_daemon_then_status_then_umount(mount_dir, tmp_path):

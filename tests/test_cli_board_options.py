@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from fusedev import board_args
-from fusedev.cli import main
+from fusedev.cli import board_args
+from fusedev.cli.main import main
 from kernel_cfg import BoardError
 
 

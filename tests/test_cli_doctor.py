@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fusedev.cli import main
+from fusedev.cli.main import main
 from kernel_cfg import read_running_config
 
 SAMPLES = Path(__file__).parent / "data" / "kconfig"
@@ -196,7 +196,7 @@ def test_self_check_on_this_machine():
 
 
 def test_self_check_fails_when_dev_fuse_cannot_be_opened(tmp_path):
-    from fusedev.doctor_self import check_dev_fuse, report
+    from fusedev.cli.doctor_self import check_dev_fuse, report
 
     out = io.StringIO()
     assert report([check_dev_fuse(tmp_path / "fuse")], out) == 1

@@ -15,8 +15,8 @@ import pytest
 
 from blocked_read import BlockedRead
 from daemon_process import cli
-from fusedev import mountpoint
-from fusedev.pytest_plugin import BoardProcess
+from fusedev.fuse import mountpoint
+from fusedev.cli.pytest_plugin import BoardProcess
 
 
 def test_mount_again_on_the_directory_a_sigkilled_daemon_left(mount_dir, tmp_path):

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from daemon_process import cli
-from fusedev import mountpoint
-from fusedev.pytest_plugin import BoardProcess
+from fusedev.fuse import mountpoint
+from fusedev.cli.pytest_plugin import BoardProcess
 
 VENV_BIN = Path(sys.executable).parent
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from fusedev import mountpoint
+from fusedev.fuse import mountpoint
 
 pytest_plugins = ["pytester"]
 

@@ -1,7 +1,7 @@
 """`rpmsg-emu run` at the syscall boundary: the board's nodes are character devices.
 
 Under `run`, CMD's stat family, getdents64, uname and the VFS-answered ioctls go through the
-seccomp supervisor (fusedev/syscall_supervisor.py), so a program that checks `S_ISCHR`,
+seccomp supervisor (fusedev/cli/syscall_supervisor.py), so a program that checks `S_ISCHR`,
 compares `st_rdev` with sysfs or reads `uname -r` takes the path it takes on the board. C
 clients with hard-coded paths, dynamic and static (LD_PRELOAD could not reach the latter),
 a forking multi-threaded one, one killed in the middle of its calls, and Python.

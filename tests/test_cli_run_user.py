@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from fusedev import namespaces
+from fusedev.cli import namespaces
 
 REPO = Path(__file__).resolve().parent.parent
 C_DIR = Path(__file__).parent / "c"

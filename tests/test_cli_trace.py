@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from fusedev.pytest_plugin import BoardProcess
-from fusedev.trace_record import BoardInfo, Message, dump_line, write_header
-from fusedev.trace_view import Clock, format_record, select
+from fusedev.cli.pytest_plugin import BoardProcess
+from fusedev.kernel.trace_record import BoardInfo, Message, dump_line, write_header
+from fusedev.cli.trace_view import Clock, format_record, select
 
 VENV_BIN = Path(sys.executable).parent
 

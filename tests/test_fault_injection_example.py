@@ -115,7 +115,7 @@ def test_a_channel_is_withdrawn_and_announced_again_through_debugfs(emu) -> None
 
 @pytest.mark.rpmsg_board(soc="am62x", faults={9: {"drop_tx": 1}})
 def test_the_public_fixture_takes_faults_and_injects_more_at_run_time(rpmsg_board) -> None:
-    """The `rpmsg_board` fixture (fusedev/pytest_plugin.py), as an application's own tests use
+    """The `rpmsg_board` fixture (fusedev/cli/pytest_plugin.py), as an application's own tests use
     it: faults from the marker at mount, more through `core.inject_faults()`."""
     fd = os.open(rpmsg_board / "dev" / create_ept(Path(rpmsg_board), "app", ctrl=0), os.O_RDWR)
     assert request(fd, b"first") == (b"first", 2)  # the marker's drop_tx=1

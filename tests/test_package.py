@@ -54,7 +54,7 @@ def test_a_libfuse3_that_cannot_be_loaded_is_one_line_naming_the_package(tmp_pat
     (broken / "libfuse3.so.3").write_bytes(b"")  # not an ELF file: dlopen fails
     (tmp_path / "mnt").mkdir()
     env = {**os.environ, "LD_LIBRARY_PATH": str(broken)}
-    if subprocess.run([sys.executable, "-c", "import fusedev._fuse_cffi"], env=env).returncode == 0:
+    if subprocess.run([sys.executable, "-c", "import fusedev.fuse._fuse_cffi"], env=env).returncode == 0:
         pytest.skip("this binding loads the libfuse3 bundled in its wheel, not the loader's choice")
     argv = [a.replace("{tmp}", str(tmp_path / "mnt")) for a in command]
     result = rpmsg_emu(*argv, env=env)

@@ -20,7 +20,7 @@ import pytest
 
 from c_clients import compile_client
 from emulator_thread import EmulatorThread, make_board
-from fusedev.cli import main
+from fusedev.cli.main import main
 from fusedev.kernel.kernel import probe_order
 from kernel_cfg import default_board
 

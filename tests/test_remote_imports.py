@@ -1,4 +1,4 @@
-"""DESIGN.md's rule for remote_fw: the other CPU knows nothing of FUSE, Linux or our other packages."""
+"""docs/architecture.md's rule for remote_fw: the other CPU knows nothing of FUSE, Linux or our other packages."""
 
 import ast
 from pathlib import Path

@@ -18,12 +18,12 @@ import sys
 
 import trio
 
-from fusedev.daemon import serve_until_signal
-from fusedev.fileops import (POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, FileOperations, FsError,
+from fusedev.cli.daemon import serve_until_signal
+from fusedev.fuse.fileops import (POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, FileOperations, FsError,
                              OpenFile, PollTable, WouldBlock)
-from fusedev.fuse_session import FuseMount
-from fusedev.vfs import Directory
-from fusedev.waitqueue import WaitQueue
+from fusedev.fuse.fuse_session import FuseMount
+from fusedev.fuse.vfs import Directory
+from fusedev.fuse.waitqueue import WaitQueue
 
 
 def _ioc(direction: int, kind: str, nr: int, size: int) -> int:

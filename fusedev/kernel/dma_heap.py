@@ -4,7 +4,7 @@
 class device whose devnode is `dma_heap/<name>` (`dma_heap_devnode`). The one ioctl,
 DMA_HEAP_IOCTL_ALLOC, returns a new file descriptor to the caller. A FUSE file cannot do
 that, so the allocation is answered by `rpmsg-emu run`'s syscall supervisor
-(fusedev/dma_heap_answers.py), which traps the call before it reaches FUSE. What reaches
+(fusedev/cli/dma_heap_answers.py), which traps the call before it reaches FUSE. What reaches
 these file operations is therefore a program running without the supervisor: it gets
 EOPNOTSUPP and the daemon says why, once per heap.
 
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from kernel_cfg.dma_heaps import HeapSpec, soc_heaps
 
-from fusedev.fileops import FileOperations, FsError, OpenFile
+from fusedev.fuse.fileops import FileOperations, FsError, OpenFile
 from fusedev.kernel import dma_buf_coherence
 from fusedev.kernel.driver_core import Device
 

@@ -14,12 +14,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
-from fusedev.fileops import FileOperations, FsError
+from fusedev.fuse.fileops import FileOperations, FsError
 from fusedev.kernel.kobject_uevent import uevent_store
 from fusedev.kernel.of_device import OfNode, devicetree_dir
 from fusedev.kernel.power_sysfs import add_power_dir
 from fusedev.kernel.sysfs_input import PAGE_SIZE, first_line, sysfs_streq
-from fusedev.vfs import Directory, Node, ShowFn, StoreFn, fs_bytes
+from fusedev.fuse.vfs import Directory, Node, ShowFn, StoreFn, fs_bytes
 
 log = logging.getLogger(__name__)
 

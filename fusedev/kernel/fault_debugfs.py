@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 from kernel_cfg.core_faults import FAULT_KEYS, UNITS, fault_problem, parse_fault_word
 
-from fusedev.fileops import FsError
+from fusedev.fuse.fileops import FsError
 from fusedev.kernel.remoteproc import fault_plan
 from fusedev.kernel.remoteproc_debugfs import DebugfsAttribute
-from fusedev.vfs import Directory
+from fusedev.fuse.vfs import Directory
 
 if TYPE_CHECKING:
     from fusedev.kernel.remoteproc import Rproc

@@ -27,8 +27,8 @@ from fusedev.kernel.rpmsg_chrdev import ChrdevDriver
 from fusedev.kernel.rpmsg_ctrl import CtrlDriver
 from fusedev.kernel.rpmsg_ns import NameServiceDriver
 from fusedev.kernel.rpmsg_trace import TracePipe
-from fusedev.kernfs_file import mark_debugfs
-from fusedev.vfs import Directory
+from fusedev.fuse.kernfs_file import mark_debugfs
+from fusedev.fuse.vfs import Directory
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import errno
 import logging
 import re
 
-from fusedev.fileops import FsError
+from fusedev.fuse.fileops import FsError
 from fusedev.kernel.sysfs_input import PAGE_SIZE
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fusedev.kernel.kobject_uevent import uevent_store
-from fusedev.vfs import Directory
+from fusedev.fuse.vfs import Directory
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fusedev.vfs import Directory
+from fusedev.fuse.vfs import Directory
 
 
 @dataclass(frozen=True)

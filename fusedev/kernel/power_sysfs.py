@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import errno
 
-from fusedev.fileops import FsError
+from fusedev.fuse.fileops import FsError
 from fusedev.kernel.sysfs_input import sysfs_streq
-from fusedev.vfs import Directory
+from fusedev.fuse.vfs import Directory
 
 
 class RuntimePm:

@@ -22,7 +22,7 @@ from kernel_cfg.core_faults import UNITS
 from kernel_cfg.core_timing import core_timing
 from remote_fw import CoreTiming, FaultPlan, RemoteCore
 
-from fusedev.fileops import FsError
+from fusedev.fuse.fileops import FsError
 from fusedev.kernel.driver_core import Device
 from fusedev.kernel.remoteproc_cdev import NUM_RPROC_DEVICES, RprocCdev
 from fusedev.kernel.remoteproc_debugfs import RprocDebugfs

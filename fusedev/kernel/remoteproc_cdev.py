@@ -17,7 +17,7 @@ import logging
 import struct
 from typing import TYPE_CHECKING
 
-from fusedev.fileops import FileOperations, FsError, OpenFile
+from fusedev.fuse.fileops import FileOperations, FsError, OpenFile
 from fusedev.kernel.remoteproc_dmabuf import RPROC_IOC_DMA_BUF_ATTACH, RprocDmabufs
 from fusedev.kernel.sysfs_input import strncmp_equal
 

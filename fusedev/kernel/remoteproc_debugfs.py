@@ -7,7 +7,7 @@ attaches with its trace resource and goes when it is stopped or detached
 (`rproc_handle_trace`, `rproc_resource_cleanup`).
 
 debugfs files are plain `file_operations`, not kernfs: a file without `.read` opens (for root)
-and a read gives EINVAL, likewise a write to one without `.write` (fusedev/kernfs_file.py
+and a read gives EINVAL, likewise a write to one without `.write` (fusedev/fuse/kernfs_file.py
 serves them so, for everything below the debugfs mount). Writes see the raw user
 buffer: `recovery` and `coredump` compare with `strncmp(buf, word, count)` after turning a final
 newline into NUL (so prefixes match), and `crash` parses an unsigned integer crash type with
@@ -20,9 +20,9 @@ import errno
 import zlib
 from typing import TYPE_CHECKING, Callable
 
-from fusedev.fileops import FsError
+from fusedev.fuse.fileops import FsError
 from fusedev.kernel.sysfs_input import kstrtouint, strncmp_equal
-from fusedev.vfs import Attribute, Directory
+from fusedev.fuse.vfs import Attribute, Directory
 
 if TYPE_CHECKING:
     from fusedev.kernel.remoteproc import Rproc

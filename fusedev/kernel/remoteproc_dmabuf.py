@@ -7,7 +7,7 @@ dma-buf), `rproc_attach_dmabuf` + `rproc_dmabuf_get_da` pin and map it, and the 
 kept on the open file's list. There is no detach ioctl: `rproc_cdev_release` detaches every
 buffer attached through that file when it is closed (or its process exits).
 
-Here the dma-buf is a memfd in the caller (fusedev/dma_heap_answers.py); the daemon takes the
+Here the dma-buf is a memfd in the caller (fusedev/cli/dma_heap_answers.py); the daemon takes the
 same file with pidfd_getfd on the calling process, maps it, closes the fd, and hands the
 mapping to the core's device-address table (remote_fw/dma_buffers.py), the way Linux programs
 an IOMMU or the R5F's address translator. The address is the buffer's physical address in
@@ -26,7 +26,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from fusedev.fileops import FsError, OpenFile
+from fusedev.fuse.fileops import FsError, OpenFile
 from fusedev.kernel import uaccess
 from fusedev.kernel.dma_heap import DmaHeap, buffer_heap_of
 

@@ -13,7 +13,7 @@ import logging
 import struct
 from typing import TYPE_CHECKING
 
-from fusedev.fileops import (POLLERR, POLLIN, POLLRDNORM, FileOperations, FsError, OpenFile,
+from fusedev.fuse.fileops import (POLLERR, POLLIN, POLLRDNORM, FileOperations, FsError, OpenFile,
                              PollTable, WouldBlock)
 from fusedev.kernel.driver_core import Device
 from fusedev.kernel.ida import HeldNumbers
@@ -22,7 +22,7 @@ from fusedev.kernel.rpmsg_uapi import (RPMSG_ADDR_ANY, RPMSG_DESTROY_EPT_IOCTL,
                                        RPMSG_GET_OUTGOING_FLOWCONTROL,
                                        RPMSG_SET_INCOMING_FLOWCONTROL, ChannelInfo, as_signed,
                                        encode_name)
-from fusedev.waitqueue import WaitQueue
+from fusedev.fuse.waitqueue import WaitQueue
 
 if TYPE_CHECKING:
     from fusedev.kernel.kernel import Kernel

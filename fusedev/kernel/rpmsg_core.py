@@ -13,7 +13,7 @@ import errno
 import logging
 from typing import TYPE_CHECKING, Callable
 
-from fusedev.fileops import FsError
+from fusedev.fuse.fileops import FsError
 from fusedev.kernel.driver_core import (Device, Driver, driver_set_override,
                                        kobject_name)
 from fusedev.kernel.rpmsg_uapi import RPMSG_ADDR_ANY, ChannelInfo, as_signed, encode_name

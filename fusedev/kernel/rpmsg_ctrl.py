@@ -10,7 +10,7 @@ import errno
 import logging
 from typing import TYPE_CHECKING
 
-from fusedev.fileops import FileOperations, FsError, OpenFile
+from fusedev.fuse.fileops import FileOperations, FsError, OpenFile
 from fusedev.kernel.driver_core import Device
 from fusedev.kernel.ida import HeldNumbers
 from fusedev.kernel.rpmsg_char import Eptdev

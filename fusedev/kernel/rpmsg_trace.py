@@ -4,7 +4,7 @@ Each open sees the events from then on; a read blocks until a line is there and 
 many whole lines as fit. Every line has `time` (wall-clock seconds, CLOCK_REALTIME as candump
 stamps frames), `kind` and `core`; a `message` adds `dir` (tx = Linux→remote), `src`, `dst`,
 `len` and `data` (payload hex). Other kinds (fault injection, …) come through `event()` with
-their own fields. fusedev/trace_record.py reads them; docs/cli.md documents them.
+their own fields. fusedev/kernel/trace_record.py reads them; docs/cli.md documents them.
 Nothing is recorded while nobody reads, so the hot path pays nothing then.
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ import json
 import time
 from typing import Any
 
-from fusedev.fileops import (POLLIN, POLLRDNORM, FileOperations, FsError, OpenFile, PollTable,
+from fusedev.fuse.fileops import (POLLIN, POLLRDNORM, FileOperations, FsError, OpenFile, PollTable,
                              WouldBlock)
-from fusedev.waitqueue import WaitQueue
+from fusedev.fuse.waitqueue import WaitQueue
 
 MAX_BACKLOG = 65536  # lines kept per slow reader; older ones are dropped, as tracefs does
 

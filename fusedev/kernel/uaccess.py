@@ -14,7 +14,7 @@ import errno
 import logging
 import os
 
-from fusedev.fileops import FsError
+from fusedev.fuse.fileops import FsError
 
 log = logging.getLogger(__name__)
 

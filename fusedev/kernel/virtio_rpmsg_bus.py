@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from fusedev.fileops import FsError, WouldBlock
+from fusedev.fuse.fileops import FsError, WouldBlock
 from fusedev.kernel.driver_core import Device
 from fusedev.kernel.ida import Ida
 from fusedev.kernel.rpmsg_core import Endpoint, RpmsgChannel, RxCallback
 from fusedev.kernel.rpmsg_uapi import (RPMSG_ADDR_ANY, RPMSG_NS_ADDR, RPMSG_RESERVED_ADDRESSES,
                                        ChannelInfo, encode_name)
-from fusedev.waitqueue import WaitQueue
+from fusedev.fuse.waitqueue import WaitQueue
 
 if TYPE_CHECKING:
     from remote_fw import HostTransport

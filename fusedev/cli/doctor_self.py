@@ -3,7 +3,7 @@
 What it needs is not a board's kernel but: the FUSE binding and the libfuse3 it links
 (`mount`, `run`), a usable /dev/fuse, fusermount3 to mount as an ordinary user (libfuse's
 fuse_session_mount falls back to it without CAP_SYS_ADMIN), and, for `run` as an ordinary
-user, an unprivileged user namespace (fusedev/namespaces.py). Each is tried for real.
+user, an unprivileged user namespace (fusedev/cli/namespaces.py). Each is tried for real.
 """
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from fusedev.namespaces import CLONE_NEWUSER, userns_refusal
+from fusedev.cli.namespaces import CLONE_NEWUSER, userns_refusal
 
-BINDING = "fusedev._fuse_cffi"
+BINDING = "fusedev.fuse._fuse_cffi"
 
 
 @dataclass(frozen=True)

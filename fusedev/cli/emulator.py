@@ -8,11 +8,11 @@ from pathlib import Path
 import trio
 from kernel_cfg import Board, default_board
 
-from fusedev.emu_debugfs import add_daemon_file
-from fusedev.fuse_session import FuseMount
+from fusedev.kernel.emu_debugfs import add_daemon_file
+from fusedev.fuse.fuse_session import FuseMount
 from fusedev.kernel.char_dev import proc_devices
 from fusedev.kernel.kernel import Kernel
-from fusedev.vfs import Directory
+from fusedev.fuse.vfs import Directory
 
 log = logging.getLogger(__name__)
 

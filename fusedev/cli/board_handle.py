@@ -73,16 +73,16 @@ class Trace:
     """Messages through the board from the moment of opening: `for message in trace`.
 
     Iteration blocks until the next record (trace_pipe semantics); records are
-    `fusedev.trace_record.Message` (time, core, direction, src, dst, payload) or `Event`.
+    `fusedev.kernel.trace_record.Message` (time, core, direction, src, dst, payload) or `Event`.
     """
 
     def __init__(self, root: Path) -> None:
-        from fusedev.trace_view import TRACE_PIPE
+        from fusedev.cli.trace_view import TRACE_PIPE
 
         self._pipe: IO[str] = open(root / TRACE_PIPE, encoding="utf-8", buffering=1)
 
     def __iter__(self) -> Iterator[Any]:
-        from fusedev.trace_record import parse_line
+        from fusedev.kernel.trace_record import parse_line
 
         for line in self._pipe:
             yield parse_line(line)
@@ -129,7 +129,7 @@ class RpmsgBoard:
 
     def status(self) -> dict[str, Any]:
         """What `rpmsg-emu status DIR --json` prints (docs/cli.md)."""
-        from fusedev.status_cmd import board_status
+        from fusedev.cli.status_cmd import board_status
 
         return board_status(self.root)
 

@@ -7,7 +7,7 @@ from typing import Awaitable, Callable
 
 import trio
 
-from fusedev.fuse_session import FuseMount
+from fusedev.fuse.fuse_session import FuseMount
 
 log = logging.getLogger(__name__)
 

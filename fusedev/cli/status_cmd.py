@@ -5,7 +5,7 @@ Everything comes from the mounted tree, the way one inspects a real board: the c
 the eptdevs and control devices from `/sys/class/rpmsg`; a device's core is the
 `remoteprocN` in its resolved sysfs path. TI's rproc id and core name come from the SoC table
 (`kernel_cfg`), as TI's library finds them. The daemon's pid and board name come from our own
-`/sys/kernel/debug/rpmsg_emu/daemon` (fusedev/emu_debugfs.py).
+`/sys/kernel/debug/rpmsg_emu/daemon` (fusedev/kernel/emu_debugfs.py).
 
 Who holds a device open is found as fuser(1) and lsof find it: every process's descriptors in
 `/proc/PID/fd` that point into `DIR/dev`. That is who holds it now — also after a fork, a dup
@@ -22,8 +22,8 @@ from typing import Any
 
 from kernel_cfg import soc_by_family
 
-from fusedev import mountpoint
-from fusedev.emu_debugfs import DAEMON_FILE, parse_daemon_file
+from fusedev.fuse import mountpoint
+from fusedev.kernel.emu_debugfs import DAEMON_FILE, parse_daemon_file
 
 DELETED = " (deleted)"
 

@@ -18,7 +18,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from fusedev.vfs import Directory
+from fusedev.fuse.vfs import Directory
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import stat
 import time
 from typing import Callable
 
-from fusedev.fileops import FileOperations
+from fusedev.fuse.fileops import FileOperations
 
 log = logging.getLogger(__name__)
 

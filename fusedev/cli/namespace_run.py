@@ -27,13 +27,13 @@ from typing import AsyncIterator, Callable, Protocol
 import trio
 from kernel_cfg import Board
 
-from fusedev import namespaces
-from fusedev.dma_heap_answers import DmaHeapAnswers
-from fusedev.host_mirror import Bind, mirror_host
-from fusedev.seccomp_filter import Arch
-from fusedev.syscall_answers import EmulatedNodes, SyscallAnswers
-from fusedev.syscall_supervisor import SyscallSupervisor
-from fusedev.vfs import Directory
+from fusedev.cli import namespaces
+from fusedev.cli.dma_heap_answers import DmaHeapAnswers
+from fusedev.cli.host_mirror import Bind, mirror_host
+from fusedev.cli.seccomp_filter import Arch
+from fusedev.cli.syscall_answers import EmulatedNodes, SyscallAnswers
+from fusedev.cli.syscall_supervisor import SyscallSupervisor
+from fusedev.fuse.vfs import Directory
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ TTY_SIGNALS = (signal.SIGINT, signal.SIGQUIT)  # the terminal sends these to CMD
 
 
 class Servable(Protocol):
-    """What `run` needs of the emulator (fusedev.emulator.Emulator)."""
+    """What `run` needs of the emulator (fusedev.cli.emulator.Emulator)."""
 
     root: Directory
     board: Board
@@ -109,7 +109,7 @@ def run(make_emulator: Callable[[], Servable], argv: list[str], *,
     """Run `argv` against the emulator; its exit status, or 128+N when killed by signal N.
 
     With `syscall_emulation`, CMD's stat family, getdents64, uname and VFS ioctls are
-    supervised (fusedev.syscall_supervisor) so that device nodes are character devices.
+    supervised (fusedev.cli.syscall_supervisor) so that device nodes are character devices.
     """
     namespaces.enter_private_mount_namespace(map_root)
     staging = Staging()

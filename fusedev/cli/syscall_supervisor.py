@@ -23,8 +23,8 @@ import socket
 import struct
 import threading
 
-from fusedev.seccomp_filter import Installer, host_arch
-from fusedev.syscall_answers import FdHandover, Reply, SyscallAnswers
+from fusedev.cli.seccomp_filter import Installer, host_arch
+from fusedev.cli.syscall_answers import FdHandover, Reply, SyscallAnswers
 
 log = logging.getLogger(__name__)
 

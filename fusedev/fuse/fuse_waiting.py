@@ -13,9 +13,9 @@ from typing import Any, Callable
 
 import trio
 
-from fusedev._fuse_cffi import ffi, lib
-from fusedev.fileops import WouldBlock
-from fusedev.signal_pending import ends_the_call
+from fusedev.fuse._fuse_cffi import ffi, lib
+from fusedev.fuse.fileops import WouldBlock
+from fusedev.fuse.signal_pending import ends_the_call
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Live, it reads DIR/sys/kernel/debug/rpmsg_emu/trace_pipe (fusedev/kernel/rpmsg_trace.py)
 with plain blocking reads: a client of the mount like any other program. `-w FILE` stores
-the records in a capture file, `-r FILE` shows one again (fusedev/trace_record.py), with the
+the records in a capture file, `-r FILE` shows one again (fusedev/kernel/trace_record.py), with the
 same filters and views, and without a mount.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Iterable, Iterator, TextIO
 
 from kernel_cfg import BoardError, rproc_id_from_name, soc_by_family
 
-from fusedev.trace_record import (BoardInfo, Event, Message, Record, dump_line, parse_line,
+from fusedev.kernel.trace_record import (BoardInfo, Event, Message, Record, dump_line, parse_line,
                                   read_header, read_records, write_header)
 
 TRACE_PIPE = "sys/kernel/debug/rpmsg_emu/trace_pipe"

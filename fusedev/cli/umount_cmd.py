@@ -18,8 +18,8 @@ import threading
 import time
 from pathlib import Path
 
-from fusedev import mountpoint
-from fusedev.emu_debugfs import DAEMON_FILE, parse_daemon_file
+from fusedev.fuse import mountpoint
+from fusedev.kernel.emu_debugfs import DAEMON_FILE, parse_daemon_file
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import os
 
 from kernel_cfg import Board
 
-from fusedev.vfs import Directory
+from fusedev.fuse.vfs import Directory
 
 DAEMON_FILE = "sys/kernel/debug/rpmsg_emu/daemon"
 

@@ -1,6 +1,7 @@
 """The FUSE low-level operations: each request from the kernel mapped onto the vfs tree.
 
-libfuse calls these synchronously from `fuse_session_process_buf`, inside the trio thread.
+libfuse calls these synchronously from `fuse_session_process_buf`, inside the trio thread,
+through the C entry points of `fuse_entry_points`.
 Most requests are answered at once. A device read or write that has to wait keeps its
 request and is finished later (`fuse_waiting`, which also handles INTERRUPT).
 
@@ -20,12 +21,12 @@ from typing import Any, Callable
 
 import trio
 
-from fusedev._fuse_cffi import ffi, lib
-from fusedev.fileops import FsError, OpenFile, PollTable, WouldBlock
-from fusedev.fuse_waiting import WaitingRequests, reply_err
-from fusedev.kernfs_file import AttributeHandle
-from fusedev.vfs import (CACHE_TIMEOUT, Attribute, DeviceFile, Directory, Node, Symlink,
-                         fs_bytes)
+from fusedev.fuse._fuse_cffi import ffi, lib
+from fusedev.fuse.fileops import FsError, OpenFile, PollTable, WouldBlock
+from fusedev.fuse.fuse_waiting import WaitingRequests
+from fusedev.fuse.kernfs_file import AttributeHandle
+from fusedev.fuse.vfs import (CACHE_TIMEOUT, Attribute, DeviceFile, Directory, Node, Symlink,
+                              fs_bytes)
 
 log = logging.getLogger(__name__)
 
@@ -348,170 +349,3 @@ def _reply_data(req: Any, data: bytes) -> None:
 
 def _reply_written(req: Any, count: int) -> None:
     lib.fuse_reply_write(req, count)
-
-
-# ---- the C entry points: recover the Operations object and dispatch ------------------------
-
-def _ops(req: Any) -> Operations:
-    return ffi.from_handle(lib.fuse_req_userdata(req))
-
-
-def _fail(req: Any, exc: BaseException) -> None:
-    if isinstance(exc, OSError) and exc.errno:
-        reply_err(req, exc.errno)
-    else:
-        log.exception("FUSE operation failed", exc_info=exc)
-        lib.fuse_reply_err(req, errno.EIO)
-
-
-def _fail_file_request(req: Any, exc: BaseException) -> None:
-    """`_fail` for a request on an open file: held like its other replies."""
-    _ops(req).send(_fail, req, exc)
-
-
-@ffi.def_extern()
-def py_init(userdata: Any, conn: Any) -> None:
-    ffi.from_handle(userdata).init(conn)
-
-
-@ffi.def_extern()
-def py_lookup(req: Any, parent: int, name: Any) -> None:
-    try:
-        _ops(req).lookup(req, parent, ffi.string(name))
-    except BaseException as exc:
-        _fail(req, exc)
-
-
-@ffi.def_extern()
-def py_forget(req: Any, ino: int, nlookup: int) -> None:
-    try:
-        _ops(req).forget(req, ino, nlookup)
-    except BaseException:
-        log.exception("forget failed")
-
-
-@ffi.def_extern()
-def py_getattr(req: Any, ino: int, fi: Any) -> None:
-    try:
-        _ops(req).getattr(req, ino)
-    except BaseException as exc:
-        _fail(req, exc)
-
-
-@ffi.def_extern()
-def py_setattr(req: Any, ino: int, attr: Any, to_set: int, fi: Any) -> None:
-    try:
-        _ops(req).setattr(req, ino, to_set)
-    except BaseException as exc:
-        _fail(req, exc)
-
-
-@ffi.def_extern()
-def py_readlink(req: Any, ino: int) -> None:
-    try:
-        _ops(req).readlink(req, ino)
-    except BaseException as exc:
-        _fail(req, exc)
-
-
-@ffi.def_extern()
-def py_open(req: Any, ino: int, fi: Any) -> None:
-    try:
-        _ops(req).open(req, ino, fi)
-    except BaseException as exc:
-        _fail_file_request(req, exc)
-
-
-@ffi.def_extern()
-def py_read(req: Any, ino: int, size: int, off: int, fi: Any) -> None:
-    try:
-        _ops(req).read(req, size, off, fi)
-    except BaseException as exc:
-        _fail_file_request(req, exc)
-
-
-@ffi.def_extern()
-def py_write(req: Any, ino: int, buf: Any, size: int, off: int, fi: Any) -> None:
-    try:
-        _ops(req).write(req, ffi.unpack(buf, size), off, fi)
-    except BaseException as exc:
-        _fail_file_request(req, exc)
-
-
-@ffi.def_extern()
-def py_release(req: Any, ino: int, fi: Any) -> None:
-    try:
-        _ops(req).release(req, fi)
-    except BaseException as exc:
-        _fail_file_request(req, exc)
-
-
-@ffi.def_extern()
-def py_opendir(req: Any, ino: int, fi: Any) -> None:
-    try:
-        _ops(req).opendir(req, ino, fi)
-    except BaseException as exc:
-        _fail(req, exc)
-
-
-@ffi.def_extern()
-def py_readdir(req: Any, ino: int, size: int, off: int, fi: Any) -> None:
-    try:
-        _ops(req).readdir(req, size, off, fi)
-    except BaseException as exc:
-        _fail(req, exc)
-
-
-@ffi.def_extern()
-def py_releasedir(req: Any, ino: int, fi: Any) -> None:
-    try:
-        _ops(req).releasedir(req, fi)
-    except BaseException as exc:
-        _fail(req, exc)
-
-
-@ffi.def_extern()
-def py_statfs(req: Any, ino: int) -> None:
-    lib.rpe_reply_statfs(req)
-
-
-@ffi.def_extern()
-def py_access(req: Any, ino: int, mask: int) -> None:
-    # default_permissions makes the kernel check modes; existence is all that is left.
-    try:
-        _ops(req).node(ino)
-        lib.fuse_reply_err(req, 0)
-    except BaseException as exc:
-        _fail(req, exc)
-
-
-@ffi.def_extern()
-def py_ioctl(req: Any, ino: int, cmd: int, arg: Any, fi: Any, flags: int, in_buf: Any,
-             in_bufsz: int, out_bufsz: int) -> None:
-    try:
-        data = ffi.unpack(ffi.cast("char *", in_buf), in_bufsz) if in_bufsz else b""
-        _ops(req).ioctl(req, ino, cmd, int(ffi.cast("uintptr_t", arg)), fi, flags, data,
-                        out_bufsz)
-    except BaseException as exc:
-        _fail_file_request(req, exc)
-
-
-@ffi.def_extern()
-def py_poll(req: Any, ino: int, fi: Any, ph: Any) -> None:
-    try:
-        _ops(req).poll(req, fi, ph)
-    except BaseException as exc:
-        _fail_file_request(req, exc)
-
-
-@ffi.def_extern()
-def py_fsync(req: Any, ino: int, datasync: int, fi: Any) -> None:
-    try:
-        _ops(req).fsync(req, fi)
-    except BaseException as exc:
-        _fail_file_request(req, exc)
-
-
-@ffi.def_extern()
-def py_interrupt(req: Any, data: Any) -> None:
-    ffi.from_handle(data).interrupt()

@@ -20,8 +20,8 @@ from __future__ import annotations
 import errno
 import os
 
-from fusedev.fileops import FsError
-from fusedev.vfs import Attribute, Directory
+from fusedev.fuse.fileops import FsError
+from fusedev.fuse.vfs import Attribute, Directory
 
 PAGE_SIZE = 4096
 DEBUGFS = "debugfs"

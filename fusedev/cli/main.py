@@ -19,9 +19,11 @@ from typing import NoReturn
 
 from kernel_cfg import BoardError
 
-from fusedev import board_args, mountpoint
-from fusedev.binding_load import binding_load_error
-from fusedev.firmware_names import check_board_firmware
+from fusedev.cli import board_args
+
+from fusedev.fuse import mountpoint
+from fusedev.fuse.binding_load import binding_load_error
+from fusedev.cli.firmware_names import check_board_firmware
 
 RUN_FAILED = 125
 
@@ -168,9 +170,9 @@ def _version() -> str:
 
 
 def _mount(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from fusedev import readiness
-    from fusedev.emulator import Emulator
-    from fusedev.foreground import mount
+    from fusedev.cli import readiness
+    from fusedev.cli.emulator import Emulator
+    from fusedev.cli.foreground import mount
 
     board = board_args.default_owner_for_user(board_args.board_from_args(args), args)
     check_board_firmware(board)
@@ -211,7 +213,7 @@ def _mount(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _umount(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from fusedev.umount_cmd import umount
+    from fusedev.cli.umount_cmd import umount
 
     try:
         umount(args.dir)
@@ -225,7 +227,7 @@ def _umount(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _status(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from fusedev.status_cmd import board_status, format_text
+    from fusedev.cli.status_cmd import board_status, format_text
 
     try:
         status = board_status(args.dir)
@@ -240,9 +242,9 @@ def _status(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from fusedev.emulator import Emulator
-    from fusedev.namespace_run import run
-    from fusedev.namespaces import NamespaceError
+    from fusedev.cli.emulator import Emulator
+    from fusedev.cli.namespace_run import run
+    from fusedev.cli.namespaces import NamespaceError
 
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not cmd:
@@ -267,7 +269,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _trace(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from fusedev import trace_record, trace_view
+    from fusedev.kernel import trace_record
+    from fusedev.cli import trace_view
 
     if (args.dir is None) == (args.read is None):
         parser.error("trace needs DIR (a mount) or -r FILE (a capture), not both")
@@ -295,12 +298,12 @@ def _trace(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _doctor(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from fusedev.doctor_cmd import doctor
+    from fusedev.cli.doctor_cmd import doctor
     from kernel_cfg import soc_by_family
     from kernel_cfg.kconfig_file import ConfigFileError
 
     if args.self_check:
-        from fusedev import doctor_self
+        from fusedev.cli import doctor_self
 
         if args.config or args.soc or args.kernel_version:
             parser.error("--self checks this machine; it takes no --config, --soc or "

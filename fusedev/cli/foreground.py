@@ -1,6 +1,6 @@
 """`rpmsg-emu mount DIR`: serve a board until Ctrl-C, SIGTERM or an unmount.
 
-Runs in this process (`--daemon` has already forked, fusedev/readiness.py); once the board is
+Runs in this process (`--daemon` has already forked, fusedev/cli/readiness.py); once the board is
 ready it prints the banner and tells whoever asked (pidfile, --ready-fd, sd_notify).
 
 Everything printed is computed from the in-memory tree, never by reading DIR (not even an
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import trio
 
-from fusedev.daemon import STOP_SIGNALS
-from fusedev.emulator import Emulator
-from fusedev.readiness import Readiness, detach_output
-from fusedev.vfs import Directory
+from fusedev.cli.daemon import STOP_SIGNALS
+from fusedev.cli.emulator import Emulator
+from fusedev.cli.readiness import Readiness, detach_output
+from fusedev.fuse.vfs import Directory
 
 log = logging.getLogger(__name__)
 

@@ -1,12 +1,12 @@
 """Why the FUSE binding cannot be imported, said in one line that names what to install.
 
-The binding (`fusedev._fuse_cffi`) is a compiled module linked against libfuse3.so.3. A wheel
+The binding (`fusedev.fuse._fuse_cffi`) is a compiled module linked against libfuse3.so.3. A wheel
 bundles that library; a source install uses the system's, and then a machine without the fuse3
 package fails the import deep inside the emulator. The CLI turns that into one line.
 """
 from __future__ import annotations
 
-BINDING = "fusedev._fuse_cffi"
+BINDING = "fusedev.fuse._fuse_cffi"
 
 
 def binding_load_error(exc: ImportError) -> str | None:

@@ -27,11 +27,11 @@ import logging
 import os
 import struct
 
-from fusedev import target_process
+from fusedev.cli import target_process
 from fusedev.kernel import uaccess
 from fusedev.kernel.dma_heap import DmaHeap, buffer_heap_name, page_align
-from fusedev.seccomp_filter import DMA_BUF_IOCTL_SYNC, DMA_HEAP_IOCTL_ALLOC
-from fusedev.syscall_answers import CONTINUE, EmulatedNodes, FdHandover, Reply
+from fusedev.cli.seccomp_filter import DMA_BUF_IOCTL_SYNC, DMA_HEAP_IOCTL_ALLOC
+from fusedev.cli.syscall_answers import CONTINUE, EmulatedNodes, FdHandover, Reply
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ A classic BPF program (include/uapi/linux/seccomp.h, filter.h) that answers
 SECCOMP_RET_USER_NOTIF for the stat family, getdents64, uname, the ioctls the VFS answers
 itself (FIONREAD, FIOQSIZE) and the two DMA-buf ioctls a FUSE file cannot serve
 (DMA_HEAP_IOCTL_ALLOC returns a new fd; DMA_BUF_IOCTL_SYNC is made on that fd, not on a file
-of ours: fusedev/dma_heap_answers.py), and SECCOMP_RET_ALLOW for everything else, so the message path
+of ours: fusedev/cli/dma_heap_answers.py), and SECCOMP_RET_ALLOW for everything else, so the message path
 (read, write, poll, the rpmsg ioctls) never leaves the kernel. It is installed in the child
 between fork and exec with SECCOMP_FILTER_FLAG_NEW_LISTENER (kernel/seccomp.c
 `seccomp_set_mode_filter`), is inherited by every thread and child of CMD, and survives exec.

@@ -2,7 +2,7 @@
 
 The board is served by `rpmsg-emu mount` in a separate process, so that the test's own
 blocking calls (open, read, select on /dev/rpmsgN) are answered while the test waits in them.
-The fixture yields an `RpmsgBoard` (fusedev/board_handle.py), which is also path-like: point
+The fixture yields an `RpmsgBoard` (fusedev/cli/board_handle.py), which is also path-like: point
 the code under test at it, e.g. with `monkeypatch.setenv("RPMSG_CHAR_ROOT", str(rpmsg_board))`.
 Choose the board with a marker or with indirect parametrisation (docs/cli.md):
 
@@ -22,8 +22,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from fusedev import mountpoint
-from fusedev.board_handle import RpmsgBoard
+from fusedev.fuse import mountpoint
+from fusedev.cli.board_handle import RpmsgBoard
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -132,7 +132,7 @@ class BoardProcess:
 @pytest.fixture
 def rpmsg_board(request: pytest.FixtureRequest,
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[RpmsgBoard]:
-    """A mounted emulated board (fusedev/board_handle.py): `os.fspath(board)` and
+    """A mounted emulated board (fusedev/cli/board_handle.py): `os.fspath(board)` and
     `board / "dev" / "rpmsg_ctrl0"` give paths under its root; `board.core(9).stop()`,
     `board.trace()`, `board.status()` act on it as a user would."""
     mount_dir = Path(os.path.realpath(tmp_path_factory.mktemp("rpmsg_board")))

@@ -2,7 +2,7 @@
 
 The check itself is kernel_cfg.kconfig_check; this adds what only the live system can tell:
 whether the running kernel has an rpmsg bus at all, and whether the emulator can mount.
-`--self` (fusedev/doctor_self.py) checks the emulator's own needs instead.
+`--self` (fusedev/cli/doctor_self.py) checks the emulator's own needs instead.
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from fusedev.waitqueue import WaitQueue
+from fusedev.fuse.waitqueue import WaitQueue
 
 POLLIN = 0x001
 POLLPRI = 0x002

@@ -14,10 +14,11 @@ from typing import Any
 
 import trio
 
-from fusedev import mountpoint
-from fusedev._fuse_cffi import ffi, lib
-from fusedev.fuse_ops import Operations
-from fusedev.vfs import Directory
+from fusedev.fuse import mountpoint
+from fusedev.fuse._fuse_cffi import ffi, lib
+# Imported from the C entry points so that they are registered with libfuse's ops table.
+from fusedev.fuse.fuse_entry_points import Operations
+from fusedev.fuse.vfs import Directory
 
 log = logging.getLogger(__name__)
 

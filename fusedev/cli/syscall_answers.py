@@ -7,7 +7,7 @@ changes only what FUSE cannot make exact:
 - getdents64 of an emulated directory: `DT_CHR` for those nodes, and the real type of the
   host entries bind-mounted onto placeholders;
 - uname: the kernel profile's release and version, with the host's machine;
-- DMA_HEAP_IOCTL_ALLOC / DMA_BUF_IOCTL_SYNC: the DMA-buf heaps (fusedev/dma_heap_answers.py);
+- DMA_HEAP_IOCTL_ALLOC / DMA_BUF_IOCTL_SYNC: the DMA-buf heaps (fusedev/cli/dma_heap_answers.py);
 - FIONREAD / FIOQSIZE on an emulated node: fs/ioctl.c `do_vfs_ioctl` answers these only for
   regular files; on a char device FIONREAD reaches the driver, whose `unlocked_ioctl` gives
   EINVAL for unknown commands (rpmsg_char.c `rpmsg_eptdev_ioctl`, rpmsg_ctrl.c
@@ -25,14 +25,14 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from fusedev import target_process
+from fusedev.cli import target_process
 from fusedev.kernel import uaccess
-from fusedev.seccomp_filter import (DMA_BUF_IOCTL_SYNC, DMA_HEAP_IOCTL_ALLOC, FIONREAD,
+from fusedev.cli.seccomp_filter import (DMA_BUF_IOCTL_SYNC, DMA_HEAP_IOCTL_ALLOC, FIONREAD,
                                     FIOQSIZE, Arch)
-from fusedev.vfs import Attribute, DeviceFile, Directory
+from fusedev.fuse.vfs import Attribute, DeviceFile, Directory
 
 if TYPE_CHECKING:
-    from fusedev.dma_heap_answers import DmaHeapAnswers
+    from fusedev.cli.dma_heap_answers import DmaHeapAnswers
 
 log = logging.getLogger(__name__)
 

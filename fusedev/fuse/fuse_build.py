@@ -378,7 +378,7 @@ def _make_builder() -> FFI:
     cflags = _pkg_config("--cflags")
     libs = _pkg_config("--libs")
     builder.set_source(
-        "fusedev._fuse_cffi", SOURCE,
+        "fusedev.fuse._fuse_cffi", SOURCE,
         include_dirs=[f[2:] for f in cflags if f.startswith("-I")],
         extra_compile_args=[f for f in cflags if not f.startswith("-I")] + ["-O2"],
         libraries=[f[2:] for f in libs if f.startswith("-l")],
