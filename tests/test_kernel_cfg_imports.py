@@ -1,4 +1,4 @@
-"""kernel_cfg is data and pure functions: it imports only the standard library (DESIGN.md)."""
+"""kernel_cfg is data and pure functions: it imports only the standard library (docs/architecture.md)."""
 
 import ast
 import sys
