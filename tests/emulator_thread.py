@@ -30,6 +30,20 @@ def make_board(soc: str = "am62x", kernel: str = "ti-6.x",
     return board_from_dict(table, Path("."))
 
 
+def with_firmware(tmp_path: Path, firmware: dict[int, str], sources: dict[str, str],
+                  **board: Any) -> "EmulatorThread":
+    """A board mounted at tmp_path/board whose firmware `sources` (name → Python text) are files
+    of a firmware directory made for the test, as a user's own firmware would be."""
+    firmware_dir = tmp_path / "firmware"
+    firmware_dir.mkdir()
+    for name, source in sources.items():
+        (firmware_dir / f"{name}.py").write_text(source)
+    root = tmp_path / "board"
+    root.mkdir()
+    return EmulatorThread(make_board(firmware=firmware, firmware_dirs=[str(firmware_dir)],
+                                     **board), root)
+
+
 class EmulatorThread:
     """A mounted emulator; `root` is the mount directory (DIR/dev, DIR/sys)."""
 

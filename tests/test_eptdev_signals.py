@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from c_clients import compile_client
-from emulator_thread import EmulatorThread, make_board
+from emulator_thread import with_firmware
 from rpmsg_ioctl import create_ept
 
 RELAY = '''
@@ -50,14 +50,8 @@ def client_exe(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def board(tmp_path: Path):
-    firmware_dir = tmp_path / "firmware"
-    firmware_dir.mkdir()
-    (firmware_dir / "relay.py").write_text(RELAY)
-    root = tmp_path / "board"
-    root.mkdir()
-    emu = EmulatorThread(make_board(firmware={9: "relay"}, firmware_dirs=[str(firmware_dir)]),
-                         root)
-    yield root
+    emu = with_firmware(tmp_path, {9: "relay"}, {"relay": RELAY})
+    yield emu.root
     emu.stop()
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator_thread import EmulatorThread, make_board
+from emulator_thread import with_firmware
 
 NS_PROBE = '''
 """Announces odd things to Linux's name service, then echoes on an rpmsg-raw channel."""
@@ -40,14 +40,8 @@ async def main(ctx):
 
 @pytest.fixture
 def probe_board(tmp_path: Path):
-    firmware_dir = tmp_path / "firmware"
-    firmware_dir.mkdir()
-    (firmware_dir / "ns_probe.py").write_text(NS_PROBE)
-    root = tmp_path / "board"
-    root.mkdir()
-    emu = EmulatorThread(make_board(firmware={9: "ns_probe"},
-                                    firmware_dirs=[str(firmware_dir)]), root)
-    yield root
+    emu = with_firmware(tmp_path, {9: "ns_probe"}, {"ns_probe": NS_PROBE})
+    yield emu.root
     emu.stop()
 
 

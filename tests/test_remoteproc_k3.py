@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator_thread import EmulatorThread, make_board
+from emulator_thread import with_firmware
 from rpmsg_ioctl import create_ept
 from sysfs_io import write, write_errno
 
@@ -51,12 +51,8 @@ def test_recovery_is_disabled_on_every_k3_core(emu) -> None:
 
 def test_a_firmware_fault_is_only_logged_as_the_k3_mailbox_callback_does(tmp_path: Path,
                                                                         caplog) -> None:
-    (tmp_path / "faulty").write_text(FAULTY_FIRMWARE)
-    root = tmp_path / "board"
-    root.mkdir()
-    board = make_board("am62x", firmware={9: "faulty", 15: "echo"},
-                       firmware_dirs=[str(tmp_path)])
-    emu = EmulatorThread(board, root)
+    emu = with_firmware(tmp_path, {9: "faulty", 15: "echo"}, {"faulty": FAULTY_FIRMWARE})
+    root = emu.root
     try:
         with caplog.at_level(logging.INFO):
             m4f = root / CLASS / "remoteproc0"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator_thread import EmulatorThread, make_board
+from emulator_thread import with_firmware
 from rpmsg_ioctl import CREATE_DEV, CREATE_EPT, RELEASE_DEV, RPMSG_ADDR_ANY, ctrl_ioctl
 
 RPMSG_BUS = "sys/bus/rpmsg/devices"
@@ -134,14 +134,8 @@ async def main(ctx):
 
 @pytest.fixture
 def ns_names_root(tmp_path: Path):
-    firmware_dir = tmp_path / "firmware"
-    firmware_dir.mkdir()
-    (firmware_dir / "ns_names.py").write_text(NS_SLASH)
-    root = tmp_path / "board"
-    root.mkdir()
-    emu = EmulatorThread(make_board(firmware={9: "ns_names"},
-                                    firmware_dirs=[str(firmware_dir)]), root)
-    yield root
+    emu = with_firmware(tmp_path, {9: "ns_names"}, {"ns_names": NS_SLASH})
+    yield emu.root
     emu.stop()
 
 
