@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import errno
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from kernel_cfg.core_faults import UNITS
 from kernel_cfg.core_timing import core_timing
@@ -254,13 +254,18 @@ class Rproc:
         return "disabled\n" if self.recovery_disabled else "enabled\n"
 
     def _store_recovery(self, data: bytes) -> None:
-        """recovery_store: enabled (and recover if crashed), disabled, recover."""
-        if sysfs_streq(data, "enabled"):
+        """recovery_store: the words compared with sysfs_streq."""
+        self.set_recovery(lambda word: sysfs_streq(data, word))
+
+    def set_recovery(self, says: Callable[[str], bool]) -> None:
+        """recovery_store and debugfs rproc_recovery_write alike: `enabled` (and recover if
+        crashed), `disabled`, `recover`; each caller compares the input its own way."""
+        if says("enabled"):
             self.recovery_disabled = False
             self.crash_handler.user_recovery()
-        elif sysfs_streq(data, "disabled"):
+        elif says("disabled"):
             self.recovery_disabled = True
-        elif sysfs_streq(data, "recover"):
+        elif says("recover"):
             self.crash_handler.user_recovery()
         else:
             raise FsError(errno.EINVAL)

@@ -83,16 +83,7 @@ class RprocDebugfs:
     def _recovery_write(self, data: bytes) -> None:
         """rproc_recovery_write (v6.x): enabled, disabled or recover, as prefixes."""
         buf = _word_buffer(data, 10)
-        rproc = self.rproc
-        if strncmp_equal(buf, "enabled"):
-            rproc.recovery_disabled = False
-            rproc.crash_handler.user_recovery()
-        elif strncmp_equal(buf, "disabled"):
-            rproc.recovery_disabled = True
-        elif strncmp_equal(buf, "recover"):
-            rproc.crash_handler.user_recovery()
-        else:
-            raise FsError(errno.EINVAL)
+        self.rproc.set_recovery(lambda word: strncmp_equal(buf, word))
 
     def _coredump_write(self, data: bytes) -> None:
         """rproc_coredump_write: EBUSY while crashed, then disabled, enabled or inline."""
