@@ -22,6 +22,7 @@ from typing import Any
 from cbuild import build_all
 from emu_measure import EmuPlan, measure_emulator
 from emu_report import emu_table
+from idle_measure import idle_table, measure_idle
 from measure import Plan, measure_pass
 from report import machine_info, pass_table, write_json
 from run_cost import measure_run_cost
@@ -55,6 +56,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--scale-endpoints", type=_ints, default=[1, 100, 1000])
     parser.add_argument("--scale-iterations", type=int, default=1500,
                         help="round trips per scale round (3 rounds, 16 bytes)")
+    parser.add_argument("--idle-seconds", type=float, default=10.0,
+                        help="how long the emulator is left idle to measure its CPU use "
+                             "(0: skip; also reports mount until ready and RSS)")
     parser.add_argument("--cpu", type=int, default=max(os.sched_getaffinity(0)),
                         help="the CPU of the pinned pass")
     return parser.parse_args(argv)
@@ -103,6 +107,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 result["emulator"] = measure_emulator(exe, emu_plan, cpu, workdir, result,
                                                       result["startup_ms"][EMULATOR])
                 print(emu_table(result["emulator"]) + "\n", flush=True)
+        if args.idle_seconds > 0:
+            results["idle"] = measure_idle(exe, None, workdir, args.idle_seconds)
+            print(idle_table(results["idle"]) + "\n", flush=True)
         if not args.no_emulator_extras:
             try:
                 results["run_supervisor"] = measure_run_cost(workdir)
