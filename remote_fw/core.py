@@ -39,7 +39,8 @@ OFFLINE = "offline"
 RUNNING = "running"
 CRASHED = "crashed"
 WATCHDOG_POLL = 0.25  # seconds between two looks of the watchdog, at most
-SETTLE_CUSHION = 0.01  # seconds every task of a loop must stay blocked to count as settled
+SETTLE_CUSHION = 0.01  # seconds every task of a core's loop must stay blocked to count as settled
+SETTLE_RETRY = 0.001  # seconds between two looks at a core's mailbox to Linux while settling
 
 
 class _Run:
@@ -166,18 +167,22 @@ class RemoteCore:
         kernel's boot awaits it core by core, so devices are numbered in the board's order.
 
         How: the core's own loop reports the first moment none of its tasks can run
-        (`_report_started_up`), through Linux's entry queue, behind the doorbells it rang
-        before; then Linux's loop runs until none of its tasks can run either, and the
-        core's mailbox to Linux must be empty.
+        (`_report_started_up`, after its kicks have all been posted); then Linux's loop runs
+        until none of its tasks can run, with the core's mailbox to Linux empty: Linux's
+        ISR takes each kick and handles it (name service, channels, devices) in the same
+        step, so an empty mailbox means all of it has been acted on. No quiet period is asked
+        of Linux's loop: a user listing /dev every few ms (FUSE requests) would never leave
+        it quiet for long, and each core's boot would wait out BOOT_SETTLE_TIMEOUT.
         """
         run = self._run
         if run is None:
             return
         await run.started_up.wait()
         while self._run is run:
-            await trio.testing.wait_all_tasks_blocked(SETTLE_CUSHION)
+            await trio.testing.wait_all_tasks_blocked()
             if not len(run.to_host):
                 return
+            await trio.sleep(SETTLE_RETRY)  # a kick rung meanwhile: Linux's ISR takes it
 
     def inject(self, plan: FaultPlan) -> None:
         """Put a fault-injection plan in force now (FaultPlan() clears it)."""
@@ -272,8 +277,9 @@ class RemoteCore:
 
     async def _report_started_up(self, run: _Run, device: DeviceTransport) -> None:
         """In the core's loop: once none of its tasks can run (main returned or waits) and
-        no kick waits for its modelled latency, tell Linux's loop — after the doorbells rung
-        before, which its entry queue keeps in order."""
+        no kick waits for its modelled latency, tell Linux's loop (whose `settled` then
+        waits for the mailbox to Linux to be empty: the doorbells are eventfds, not ordered
+        with the entry queue)."""
         await trio.testing.wait_all_tasks_blocked(SETTLE_CUSHION)
         while not device.kicks_idle:
             await trio.sleep(0.001)

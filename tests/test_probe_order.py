@@ -14,11 +14,13 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from c_clients import compile_client
+from daemon_process import DaemonProcess, make_mount_dir
 from emulator_thread import EmulatorThread, make_board
 from fusedev.cli.main import main
 from fusedev.kernel.kernel import probe_order
@@ -163,3 +165,25 @@ def test_board_files_take_probe_order_and_refuse_anything_else(tmp_path):
 def test_the_am62x_probes_m4f_r5f_then_the_prus():
     assert [spec.device for spec in probe_order(default_board())] == \
         ["5000000.m4fss", "78000000.r5f", "30074000.pru", "30078000.pru"]
+
+
+def test_a_program_watching_dev_does_not_hold_up_the_boot(tmp_path):
+    """A J784S4 boots its twelve cores one after another, each once the previous one's
+    start-up is over (RemoteCore.settled). A program that lists /dev every 2 ms while waiting
+    for the devices (as a udev-like watcher or the benchmark does) keeps Linux's loop busy
+    with FUSE requests; that must not look like a core still starting up, or each core's boot
+    waits out the 2 s limit ("firmware start-up not over … booting on")."""
+    root = tmp_path / "board"
+    make_mount_dir(root)
+    daemon = DaemonProcess([sys.executable, "-m", "fusedev.cli", "mount", str(root),
+                            "--soc", "j784s4"], root, "dev")
+    try:
+        deadline = time.monotonic() + 90
+        ctrls: list[str] = []
+        while len(ctrls) < 12 and time.monotonic() < deadline:
+            ctrls = [name for name in os.listdir(root / "dev") if name.startswith("rpmsg_ctrl")]
+            time.sleep(0.002)
+        assert sorted(ctrls) == sorted(f"rpmsg_ctrl{n}" for n in range(12))
+        assert "start-up not over" not in daemon.log()
+    finally:
+        daemon.cleanup()
