@@ -18,9 +18,10 @@ from .deadline_timer import DeadlineTimer
 from .faults import Faults
 from .kick_queue import KickQueue
 from .mailbox import InterruptLine, Mailbox
-from .rpmsg_header import RPMSG_HDR, RPMSG_HDR_SIZE
+from .rpmsg_header import RPMSG_HDR_SIZE
 from .shared_memory import VRING_HOST_TO_REMOTE, VRING_REMOTE_TO_HOST, SharedMemory
 from .timing import CoreTiming
+from .vring import new_index
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +70,12 @@ class DeviceTransport:
         self.faults = faults or Faults()
         self.pacer = Pacer(self.timer)
         self._shm = shm
-        self._mem = shm.mem
         self._inbound = shm.vrings[VRING_HOST_TO_REMOTE]
         self._outbound = shm.vrings[VRING_REMOTE_TO_HOST]
         self._from_host = from_host
         self._kicks = KickQueue(to_host, self.timing.irq_latency, self.timer.sleep_until)
-        self._in_last_avail = 0
-        self._out_last_avail = 0
+        self._in_last_avail = new_index()
+        self._out_last_avail = new_index()
         self._sent_since_checkpoint = 0
         self._rx_kicked = False
         self.rx_kick_time = 0.0
@@ -132,54 +132,24 @@ class DeviceTransport:
         Returns [(src, dst, payload)] in ring order; empty when nothing is pending, in which
         case Linux is asked (avail_event) to kick on its next post.
         """
-        ring, mem, shm = self._inbound, self._mem, self._shm
-        last = self._in_last_avail
+        ring, last = self._inbound, self._in_last_avail
         avail = ring.avail_idx()
-        if last == avail:
-            ring.avail_event = last
+        if last[0] == avail:
+            ring.avail_event = avail
             avail = ring.avail_idx()  # posted while we asked? then take it now
-            if last == avail:
+            if last[0] == avail:
                 return []
-        messages = []
-        notify = False
-        while last != avail:
-            head = ring.avail_entry(last)
-            last = (last + 1) & 0xFFFF
-            addr, length, _flags, _next = ring.desc(head)
-            try:
-                off = shm.offset_of(addr, length)
-                src, dst, _reserved, n, _f = RPMSG_HDR.unpack_from(mem, off)
-                if n > length - RPMSG_HDR_SIZE:
-                    raise ValueError(f"header len {n} exceeds descriptor len {length}")
-            except ValueError as exc:
-                log.warning("dropping malformed buffer %d: %s", head, exc)
-            else:
-                start = off + RPMSG_HDR_SIZE
-                messages.append((src, dst, bytes(mem[start : start + n])))
-            notify |= ring.add_used(head, length)
-        self._in_last_avail = last
+        messages, notify = ring.take_avail(last, avail)  # header, copy, used ring: in C
         if notify:
             self._kicks.kick(VRING_HOST_TO_REMOTE)
         return messages
 
     def try_send(self, src: int, dst: int, payload: bytes) -> bool:
         """Fill one of Linux's RX buffers at once; False (nothing sent) while none is posted."""
-        ring = self._outbound
-        last = self._out_last_avail
-        if last == ring.avail_idx():
-            return False
-        head = ring.avail_entry(last)
-        addr, length, _flags, _next = ring.desc(head)
-        n = len(payload)
-        if RPMSG_HDR_SIZE + n > length:
-            raise ValueError(f"{n}-byte payload does not fit Linux's {length}-byte buffer")
-        off = self._shm.offset_of(addr, length)
-        self._out_last_avail = (last + 1) & 0xFFFF
-        RPMSG_HDR.pack_into(self._mem, off, src, dst, 0, n, 0)
-        self._mem[off + RPMSG_HDR_SIZE : off + RPMSG_HDR_SIZE + n] = payload
-        if ring.add_used(head, RPMSG_HDR_SIZE + n):
+        kick = self._outbound.fill(self._out_last_avail, src, dst, payload)  # in C
+        if kick:
             self._kicks.kick(VRING_REMOTE_TO_HOST, self.pacer.now())
-        return True
+        return kick is not None
 
     async def send(self, src: int, dst: int, payload: bytes) -> None:
         """Fill one of Linux's RX buffers (after the modelled copy); wait while Linux has none
@@ -190,8 +160,8 @@ class DeviceTransport:
             return  # injected loss: the message never reaches Linux
         while not self.try_send(src, dst, payload):
             ring = self._outbound
-            ring.avail_event = self._out_last_avail
-            if self._out_last_avail != ring.avail_idx():  # reposted while we asked
+            ring.avail_event = self._out_last_avail[0]
+            if self._out_last_avail[0] != ring.avail_idx():  # reposted while we asked
                 continue
             await self._buffer_waiters.park()
         self._sent_since_checkpoint += 1

@@ -1,7 +1,7 @@
 """The Linux end of one core's rpmsg link: what virtio_rpmsg_bus does with the vrings and mailbox.
 
-The Linux side calls `send` synchronously from its request handlers, so the hot path is plain
-struct packing into shared memory. `run` is Linux's mailbox ISR + bottom half: the core,
+The Linux side calls `send` synchronously from its request handlers, so the hot path is one C
+call (remote_fw/vring_build.py) that writes header, payload, descriptor and ring index. `run` is Linux's mailbox ISR + bottom half: the core,
 another thread, rings its interrupt line (an eventfd), so a reply is handled in this task,
 between Linux's other work, never inside the write (kick) that caused it. Every "notify me" (used_event) is followed
 by a second look at the ring, since the core writes it at the same time.
@@ -17,9 +17,9 @@ import trio
 from .errors import PayloadTooLargeError
 from .kick_queue import KickQueue
 from .mailbox import InterruptLine, Mailbox
-from .rpmsg_header import RPMSG_HDR, RPMSG_HDR_SIZE
+from .rpmsg_header import RPMSG_HDR_SIZE
 from .shared_memory import VRING_HOST_TO_REMOTE, VRING_REMOTE_TO_HOST, SharedMemory
-from .vring import VRING_DESC_F_WRITE
+from .vring import VRING_DESC_F_WRITE, new_index
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +37,14 @@ class HostTransport:
         self.on_receive = None
         self.on_tx_complete = None
         self._shm = shm
-        self._mem = shm.mem
         self._rx = shm.vrings[VRING_REMOTE_TO_HOST]
         self._tx = shm.vrings[VRING_HOST_TO_REMOTE]
         self._kicks = KickQueue(to_remote)
         self._from_remote = from_remote
-        self._rx_off = [shm.buffer_addr(i) - shm.base for i in range(self.num_bufs)]
         self._tx_addr = [shm.buffer_addr(self.num_bufs + i) for i in range(self.num_bufs)]
-        self._tx_off = [addr - shm.base for addr in self._tx_addr]
         self._last_sbuf = 0
         self._tx_last_used = 0
-        self._rx_last_used = 0
+        self._rx_last_used = new_index()
         # Until a send() finds the ring full, Linux does not want TX-done interrupts.
         self._tx.used_event = 0xFFFF
         kick = False
@@ -68,11 +65,7 @@ class HostTransport:
             buf = self._get_tx_buf()  # returned while we asked?
             if buf is None:
                 return False
-        off = self._tx_off[buf]
-        RPMSG_HDR.pack_into(self._mem, off, src, dst, 0, n, 0)
-        self._mem[off + RPMSG_HDR_SIZE : off + RPMSG_HDR_SIZE + n] = payload
-        self._tx.set_desc(buf, self._tx_addr[buf], RPMSG_HDR_SIZE + n)
-        if self._tx.add_avail(buf):
+        if self._tx.post(buf, self._tx_addr[buf], src, dst, payload):  # header, copy, desc, avail
             self._kicks.kick(VRING_HOST_TO_REMOTE)
         return True
 
@@ -131,26 +124,18 @@ class HostTransport:
 
     def _drain_rx(self) -> None:
         """Deliver every used RX buffer in order and post it back (rpmsg_recv_done)."""
-        rx, mem, offsets = self._rx, self._mem, self._rx_off
-        max_len = self.buf_size
-        last = self._rx_last_used
+        rx, last = self._rx, self._rx_last_used
         kick = False
-        while last != (used := rx.used_idx()):
-            while last != used:
-                head, length = rx.used_entry(last)
-                last = (last + 1) & 0xFFFF
-                self._rx_last_used = last
-                off = offsets[head]
-                src, dst, _reserved, n, _flags = RPMSG_HDR.unpack_from(mem, off)
-                if length > max_len or n > length - RPMSG_HDR_SIZE:
-                    log.warning("inbound msg too big: (%d, %d), dropped", length, n)
-                elif self.on_receive is not None:
-                    start = off + RPMSG_HDR_SIZE
-                    self.on_receive(src, dst, bytes(mem[start : start + n]))
-                kick |= rx.add_avail(head)
-            rx.used_event = last  # then look again: the core may have filled one meanwhile
+        while last[0] != (used := rx.used_idx()):
+            kick |= rx.recv_used(last, used, self.buf_size, self._deliver)
+            rx.used_event = last[0]  # then look again: the core may have filled one meanwhile
         if kick:
             self._kicks.kick(VRING_REMOTE_TO_HOST)
+
+    def _deliver(self, src: int, dst: int, payload: bytes) -> None:
+        # on_receive is looked up per message: a receiver may tear the device down mid-batch.
+        if self.on_receive is not None:
+            self.on_receive(src, dst, payload)
 
     def dump(self, vring: int) -> str:
         """Human-readable dump of vring 0 (remote→Linux) or 1 (Linux→remote)."""

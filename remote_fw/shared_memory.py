@@ -4,7 +4,8 @@ Layout, as remoteproc + virtio_rpmsg_bus set it up:
     vring0  remote → Linux (Linux's "input" queue: Linux posts empty buffers, remote fills them)
     vring1  Linux → remote (Linux's "output" queue: Linux fills buffers, remote returns them)
     buffers 2 × num_bufs × buf_size; the first half are Linux's RX buffers, the second half TX.
-Descriptors hold device addresses (`base` + offset), so a ring dump looks like the board's.
+Descriptors hold device addresses (`base` + offset), so a ring dump looks like the board's; the
+C ring code refuses one that points outside the buffer pool.
 """
 
 from __future__ import annotations
@@ -27,18 +28,14 @@ class SharedMemory:
         ring_bytes = align(vring_size(num_bufs), VRING_ALIGN)
         self.buffers_offset = 2 * ring_bytes
         self.mem = bytearray(self.buffers_offset + 2 * num_bufs * buf_size)
-        self.vrings = (Vring(self.mem, 0, num_bufs), Vring(self.mem, ring_bytes, num_bufs))
+        self.vrings = tuple(
+            Vring(self.mem, offset, num_bufs, base=base, pool_offset=self.buffers_offset, max_payload=buf_size)
+            for offset in (0, ring_bytes)
+        )
 
     def buffer_addr(self, index: int) -> int:
         """Device address of buffer `index` (0..2·num_bufs−1; RX half first)."""
         return self.base + self.buffers_offset + index * self.buf_size
-
-    def offset_of(self, addr: int, length: int) -> int:
-        """Translate a device address from a descriptor to an offset, refusing strays."""
-        offset = addr - self.base
-        if offset < self.buffers_offset or offset + length > len(self.mem):
-            raise ValueError(f"descriptor address 0x{addr:x}+{length} is outside the buffer pool")
-        return offset
 
     def dump(self, vring: int) -> str:
         title = ("vring0 (remote→Linux)", "vring1 (Linux→remote)")[vring]

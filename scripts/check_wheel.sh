@@ -49,6 +49,8 @@ case "$libfuse" in
     "$venv"/*/rpmsg_emu.libs/libfuse3-*) say "the binding loads the bundled $(basename "$libfuse")" ;;
     *) fail "the binding loads libfuse3 from '$libfuse', not from the wheel" ;;
 esac
+rings=$("$venv/bin/python" -c 'import remote_fw._vring_cffi as m; print(m.__file__)')
+case "$rings" in "$venv"/*) ;; *) fail "remote_fw's ring module came from $rings, not the venv" ;; esac
 [ "$("$venv/bin/rpmsg-emu" --version)" = "rpmsg-emu $("$venv/bin/python" -c \
     'import importlib.metadata as m; print(m.version("rpmsg-emu"))')" ] || fail "rpmsg-emu --version"
 

@@ -59,9 +59,9 @@ install_package() {
     fi
     # Reinstall only when the packaging inputs changed or the extension is missing.
     local stamp="$venv/.rpmsg-emu-installed" want
-    want=$(cat "$repo/setup.cfg" "$repo/setup.py" "$repo/pyproject.toml" "$repo/fusedev/fuse/fuse_build.py" | sha256sum | cut -d' ' -f1)-$extras
+    want=$(cat "$repo/setup.cfg" "$repo/setup.py" "$repo/pyproject.toml" "$repo/fusedev/fuse/fuse_build.py" "$repo/remote_fw/vring_build.py" | sha256sum | cut -d' ' -f1)-$extras
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] &&
-        "$venv/bin/python" -c 'import fusedev.fuse._fuse_cffi' 2>/dev/null; then
+        "$venv/bin/python" -c 'import fusedev.fuse._fuse_cffi, remote_fw._vring_cffi' 2>/dev/null; then
         return 0
     fi
     say "installing rpmsg-emu into $venv (editable, extras: $extras)"

