@@ -263,7 +263,11 @@ async def test_a_round_trip_takes_what_the_model_says_to_the_microsecond_scale(n
     # Never before the model says, but for the few µs by which the core posts ahead of a
     # due kick to make up for Linux's wake-up (Mailbox.lead)
     assert rounds[0] >= 0.95 * model
-    assert rounds[len(rounds) // 2] < 3 * model  # not milliseconds (trio's timer granularity)
+    # Not millisecond timers: trio's own sleeps round each of a round trip's deadlines (the
+    # core's interrupt, its processing, Linux's interrupt) up to a whole millisecond, > 2 ms in
+    # all. The bound is that, not the model: this machine's own hand-over time adds to the model
+    # and varies with load (docs/firmware.md, "Timing model").
+    assert rounds[len(rounds) // 2] < 0.002
     core.stop()
 
 
