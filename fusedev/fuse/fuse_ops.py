@@ -225,16 +225,7 @@ class Operations:
             raise FsError(errno.EBADF)
         flags = fi.flags
         fops = handle.node.fops
-
-        def attempt() -> bytes:
-            return fops.read(handle, size, flags)
-
-        try:
-            data = attempt()
-        except WouldBlock as blocked:
-            self.waits.defer(req, attempt, blocked, _reply_data)
-            return
-        self.send(lib.fuse_reply_buf, req, data, len(data))
+        self._now_or_when_woken(req, lambda: fops.read(handle, size, flags), _reply_data)
 
     def write(self, req: Any, data: bytes, offset: int, fi: Any) -> None:
         handle = self.handles.get(fi.fh)
@@ -245,16 +236,17 @@ class Operations:
             raise FsError(errno.EBADF)
         flags = fi.flags
         fops = handle.node.fops
+        self._now_or_when_woken(req, lambda: fops.write(handle, data, flags), _reply_written)
 
-        def attempt() -> int:
-            return fops.write(handle, data, flags)
-
+    def _now_or_when_woken(self, req: Any, attempt: Callable[[], Any],
+                           reply: Callable[[Any, Any], None]) -> None:
+        """A device read or write: answered now, or kept until its wait queue wakes it."""
         try:
-            count = attempt()
+            result = attempt()
         except WouldBlock as blocked:
-            self.waits.defer(req, attempt, blocked, _reply_written)
+            self.waits.defer(req, attempt, blocked, reply)
             return
-        self.send(lib.fuse_reply_write, req, count)
+        self.send(reply, req, result)
 
     def release(self, req: Any, fi: Any) -> None:
         handle = self.handles.pop(fi.fh, None)
