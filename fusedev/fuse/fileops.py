@@ -12,9 +12,12 @@ from __future__ import annotations
 import errno
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fusedev.fuse.waitqueue import WaitQueue
+
+if TYPE_CHECKING:
+    from fusedev.fuse.message_queue import MessageQueue
 
 POLLIN = 0x001
 POLLPRI = 0x002
@@ -93,3 +96,8 @@ class FileOperations:
 
     def release(self, file: OpenFile) -> None:
         """Called when the last reference to the open file goes."""
+
+    def message_queue(self, file: OpenFile) -> MessageQueue | None:
+        """The queue whose messages this file's reads return one by one, if the driver keeps
+        one (`MessageQueue`): the engine then answers those reads in C, not through `read`."""
+        return None

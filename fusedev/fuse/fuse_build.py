@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+from pathlib import Path
 
 from cffi import FFI
 
@@ -84,8 +85,25 @@ struct rpe_loop { uint64_t served; uint64_t spins; uint64_t spin_hits; ...; };
 struct rpe_loop *rpe_loop_new(struct fuse_session *se, int wake_fd, uint64_t spin_max_ns);
 void rpe_loop_free(struct rpe_loop *loop);
 int rpe_loop_serve(struct rpe_loop *loop, int max_requests);
+int rpe_loop_block(struct rpe_loop *loop, int64_t timeout_ns);
 size_t rpe_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const char *name,
                         fuse_ino_t ino, unsigned mode, int64_t off);
+
+/* message_queue.c: an endpoint device's receive queue and the READs waiting on it */
+struct rpe_mqueue { size_t len; size_t waiting; int bound; uint64_t pushed;
+                    uint64_t answered_at_once; ...; };
+struct rpe_mqueue *rpe_mq_new(uint64_t owner);
+void rpe_mq_free(struct rpe_mqueue *q);
+int rpe_mq_push(struct rpe_mqueue *q, const char *data, size_t len);
+long rpe_mq_take(struct rpe_mqueue *q, char *buf, size_t size);
+void rpe_mq_purge(struct rpe_mqueue *q);
+int rpe_mq_flush(struct rpe_mqueue *q);
+fuse_req_t rpe_mq_pop_reader(struct rpe_mqueue *q);
+fuse_req_t rpe_mq_cancel(struct rpe_mqueue *q, uint64_t id);
+int rpe_mq_is_waiting(struct rpe_mqueue *q, uint64_t id);
+int rpe_mq_attach(struct rpe_mqueue *q, void *session, uint64_t fh, const int *held);
+void rpe_mq_detach(struct rpe_mqueue *q);
+extern "Python" void py_read_interrupt(uint64_t owner, uint64_t read_id, fuse_req_t req);
 
 extern "Python" {
     void py_init(void *userdata, struct fuse_conn_info *conn);
@@ -223,10 +241,14 @@ static void rpe_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
     fuse_reply_none(req);
 }
 
+static int rpe_mq_read(fuse_req_t req, uint64_t fh, size_t size, int flags);
+
+/* A READ on an endpoint device is answered (or waits) in C: message_queue.c. */
 static void rpe_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                      struct fuse_file_info *fi)
 {
-    py_read(req, ino, size, (int64_t)off, fi);
+    if (!rpe_mq_read(req, fi->fh, size, fi->flags))
+        py_read(req, ino, size, (int64_t)off, fi);
 }
 
 static void rpe_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
@@ -495,6 +517,31 @@ static int rpe_loop_serve(struct rpe_loop *loop, int max_requests)
     return RPE_GONE;
 }
 
+/*
+ * Sleep in C instead of in trio (fusedev/fuse/fuse_session.py calls this only when no other
+ * task of trio's can run and none waits for the loop to go idle): until /dev/fuse has a request
+ * (RPE_DRAINED: serve it at once, with no pass of trio's loop in between), or trio's epoll fd is
+ * readable (RPE_WOKEN: a core's kick, a signal, a run_sync_soon from another thread), or
+ * `timeout_ns` passes (RPE_WOKEN: trio's next deadline; < 0 waits without one). cffi releases
+ * the GIL around the call, as trio's own epoll_wait does. Each pass of trio's loop costs
+ * microseconds of Python; a client's next request (a READ after its WRITE) needs none.
+ */
+static int rpe_loop_block(struct rpe_loop *loop, int64_t timeout_ns)
+{
+    struct pollfd fds[2] = {{.fd = loop->fd, .events = POLLIN},
+                            {.fd = loop->wake_fd, .events = POLLIN}};
+    struct timespec ts, *limit = NULL;
+
+    if (timeout_ns >= 0) {
+        ts.tv_sec = timeout_ns / 1000000000;
+        ts.tv_nsec = timeout_ns % 1000000000;
+        limit = &ts;
+    }
+    if (ppoll(fds, 2, limit, NULL) > 0 && fds[0].revents)
+        return RPE_DRAINED;  /* a request, or POLLERR once unmounted: read it */
+    return RPE_WOKEN;
+}
+
 static size_t rpe_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const char *name,
                                fuse_ino_t ino, unsigned mode, int64_t off)
 {
@@ -505,6 +552,8 @@ static size_t rpe_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const 
     return fuse_add_direntry(req, buf, bufsize, name, &st, (off_t)off);
 }
 """
+# The endpoint device's receive queue, in a file of its own (named after what it models).
+SOURCE += (Path(__file__).resolve().parent / "message_queue.c").read_text(encoding="utf-8")
 
 
 def _pkg_config(*args: str) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from fusedev.fuse._fuse_cffi import ffi, lib
 from fusedev.fuse.fuse_ops import Operations
+from fusedev.fuse.message_queue import MessageQueue, QueuedRead
 from fusedev.fuse.fuse_waiting import reply_err
 
 log = logging.getLogger(__name__)
@@ -181,3 +182,15 @@ def py_fsync(req: Any, ino: int, datasync: int, fi: Any) -> None:
 @ffi.def_extern()
 def py_interrupt(req: Any, data: Any) -> None:
     ffi.from_handle(data).interrupt()
+
+
+@ffi.def_extern()
+def py_read_interrupt(owner: int, read_id: int, req: Any) -> None:
+    """INTERRUPT for a READ waiting in a C message queue (message_queue.c): the same policy
+    as for the requests that wait in Python."""
+    try:
+        queue = MessageQueue.find(owner)
+        if queue is not None:
+            _ops(req).waits.interrupted(QueuedRead(queue, read_id, req))
+    except BaseException:
+        log.exception("INTERRUPT of a queued READ failed")

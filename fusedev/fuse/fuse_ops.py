@@ -3,7 +3,9 @@
 libfuse calls these synchronously from `fuse_session_process_buf`, inside the trio thread,
 through the C entry points of `fuse_entry_points`.
 Most requests are answered at once. A device read or write that has to wait keeps its
-request and is finished later (`fuse_waiting`, which also handles INTERRUPT).
+request and is finished later (`fuse_waiting`, which also handles INTERRUPT). A file whose
+driver keeps a `MessageQueue` (an endpoint device) has its reads answered, or kept waiting,
+in C (`message_queue`); `read` below sees them only while replies are held.
 
 Entries are cached by the kernel (see `vfs`), so a removed node's entry is invalidated, from a
 worker thread (the kernel takes the parent directory's lock, which a LOOKUP we have not read
@@ -25,6 +27,7 @@ from fusedev.fuse._fuse_cffi import ffi, lib
 from fusedev.fuse.fileops import FsError, OpenFile, PollTable, WouldBlock
 from fusedev.fuse.fuse_waiting import WaitingRequests
 from fusedev.fuse.kernfs_file import AttributeHandle
+from fusedev.fuse.message_queue import MessageQueue
 from fusedev.fuse.vfs import (CACHE_TIMEOUT, Attribute, DeviceFile, Directory, Node, Symlink,
                               fs_bytes)
 
@@ -61,6 +64,10 @@ class Operations:
         self._invalidations: trio.MemorySendChannel | None = None
         self._unfinished_invalidations = 0
         self._held_replies: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        # Non-zero while replies are held: the C read path (message_queue.c) then leaves
+        # READs to Python and keeps pushed messages queued.
+        self._held = ffi.new("int *")
+        self.queues: dict[int, MessageQueue] = {}  # open files whose READs are served in C
         root.listener = self._node_removed
 
     # ---- helpers -------------------------------------------------------------------------
@@ -102,6 +109,7 @@ class Operations:
         """Removed from the tree: the kernel's cached entry must go before anyone can tell."""
         if node.nlookup and self._invalidations is not None:
             self._unfinished_invalidations += 1
+            self._held[0] = 1
             self._invalidations.send_nowait((self.ino_of(parent), fs_bytes(name)))
 
     async def run_invalidations(self) -> None:
@@ -126,13 +134,17 @@ class Operations:
                                                   abandon_on_cancel=True)
                     self._unfinished_invalidations -= len(batch)
                     if not self._unfinished_invalidations:
+                        self._held[0] = 0
                         held, self._held_replies = self._held_replies, []
                         for reply, args in held:
                             reply(*args)
+                        for queue in list(self.queues.values()):
+                            queue.flush()  # READs that waited while replies were held
             finally:
                 # The session is ending: the kernel forgets every entry by itself.
                 self._invalidations = None
                 self._unfinished_invalidations = 0
+                self._held[0] = 0
 
     def _invalidate(self, batch: list[tuple[int, bytes]]) -> None:
         """In the worker thread: drop the kernel's entries (ENOENT: it had none left)."""
@@ -143,6 +155,9 @@ class Operations:
         """The session is ending: nothing may be answered any more (the kernel aborts it)."""
         self.waits.abandon()
         self._held_replies.clear()
+        for queue in self.queues.values():
+            queue.detach()
+        self.queues.clear()
 
     # ---- operations ----------------------------------------------------------------------
 
@@ -207,13 +222,24 @@ class Operations:
             raise FsError(errno.ENXIO)
         file = OpenFile(node, fi.flags)
         node.fops.open(file)
-        self.send(self._reply_open_stream, req, self._new_fh(file), file)
+        fh = self._new_fh(file)
+        queue = node.fops.message_queue(file)
+        if queue is not None:  # its READs are answered in C from now on
+            queue.attach(lib.fuse_req_userdata(req), fh, self._held, self.send)
+            self.queues[fh] = queue
+        self.send(self._reply_open_stream, req, fh, file)
 
     def _reply_open_stream(self, req: Any, fh: int, file: OpenFile) -> None:
         if lib.rpe_reply_open_stream(req, fh) == -errno.ENOENT:
             # The open was interrupted before our reply arrived: nobody holds the file.
             del self.handles[fh]
+            self._detach_queue(fh)
             file.node.fops.release(file)
+
+    def _detach_queue(self, fh: int) -> None:
+        queue = self.queues.pop(fh, None)
+        if queue is not None:
+            queue.detach()
 
     def read(self, req: Any, size: int, offset: int, fi: Any) -> None:
         handle = self.handles.get(fi.fh)
@@ -250,6 +276,7 @@ class Operations:
 
     def release(self, req: Any, fi: Any) -> None:
         handle = self.handles.pop(fi.fh, None)
+        self._detach_queue(fi.fh)
         ph = self.poll_handles.pop(fi.fh, None)
         if ph is not None:
             lib.fuse_pollhandle_destroy(ph)

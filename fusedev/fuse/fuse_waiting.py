@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import errno
 import logging
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import trio
 
 from fusedev.fuse._fuse_cffi import ffi, lib
 from fusedev.fuse.fileops import WouldBlock
 from fusedev.fuse.signal_pending import ends_the_call
+
+if TYPE_CHECKING:
+    from fusedev.fuse.message_queue import QueuedRead  # a READ waiting in C
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +191,7 @@ class WaitingRequests:
         finally:
             pending.done = True
 
-    def interrupted(self, request: PendingRequest | WaitingRequest) -> None:
+    def interrupted(self, request: PendingRequest | WaitingRequest | QueuedRead) -> None:
         """INTERRUPT for a request that waits (libfuse calls this once per INTERRUPT, maybe
         from `fuse_req_interrupt_func` inside `defer`).
 
@@ -206,7 +209,8 @@ class WaitingRequests:
         log.debug("INTERRUPT from thread %d without a signal to deliver: still waiting", tid)
         self.nursery.start_soon(self._watch_signals, request, tid)
 
-    async def _watch_signals(self, request: PendingRequest | WaitingRequest, tid: int) -> None:
+    async def _watch_signals(self, request: PendingRequest | WaitingRequest | QueuedRead,
+                             tid: int) -> None:
         while True:
             await trio.sleep(SIGNAL_WATCH_INTERVAL)
             if not request.unanswered:

@@ -54,6 +54,10 @@ class WaitQueue:
     def remove_poller(self, key: object) -> None:
         self._pollers.pop(key, None)
 
+    def active(self) -> bool:
+        """Does anyone sleep or poll here? (the kernel's `waitqueue_active`)"""
+        return bool(self._waiters or self._pollers)
+
     def wake_up(self) -> None:
         """Wake every sleeper and notify every poll waiter.
 

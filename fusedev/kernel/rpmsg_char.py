@@ -7,7 +7,6 @@ follow reference/linux-rpmsg-semantics.md §2 item by item.
 """
 from __future__ import annotations
 
-import collections
 import errno
 import logging
 import struct
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from fusedev.fuse.fileops import (POLLERR, POLLIN, POLLRDNORM, FileOperations, FsError, OpenFile,
                              PollTable, WouldBlock)
+from fusedev.fuse.message_queue import MessageQueue
 from fusedev.kernel.driver_core import Device
 from fusedev.kernel.ida import HeldNumbers
 from fusedev.kernel.rpmsg_core import Endpoint, RpmsgChannel
@@ -48,7 +48,10 @@ class Eptdev(FileOperations):
         self.dst = info.dst
         self.default_ept = default_ept
         self.ept: Endpoint | None = None  # bound while open, as eptdev->ept
-        self.queue: collections.deque[bytes] = collections.deque()
+        # The skb queue, and the READs waiting on it, in C: a message that arrives while a
+        # READ waits answers it there. `readq` wakes pollers, and readers that wait in Python
+        # (while the engine holds its replies).
+        self.queue = MessageQueue()
         self.readq = WaitQueue()
         self.opened: OpenFile | None = None
         self.gone = False
@@ -64,9 +67,10 @@ class Eptdev(FileOperations):
         self.kernel.core.device_add(self.dev)
 
     def receive(self, data: bytes, src: int) -> None:
-        """The endpoint callback: queue without limit and wake readers and pollers."""
-        self.queue.append(data)
-        self.readq.wake_up()
+        """The endpoint callback (rpmsg_ept_cb): the oldest waiting READ gets the message,
+        else it is queued without limit and pollers and other readers are woken."""
+        if not self.queue.push(data) and self.readq.active():
+            self.readq.wake_up()
 
     def destroy(self) -> None:
         """rpmsg_chrdev_eptdev_destroy: readers get EPIPE, the nodes go at once."""
@@ -74,6 +78,7 @@ class Eptdev(FileOperations):
             return
         self.gone = True
         self._unbind()
+        self.queue.close()  # every waiting READ: EPIPE
         self.readq.wake_up()
         self.kernel.core.device_del(self.dev)
         for callback in self.on_destroy:
@@ -94,13 +99,14 @@ class Eptdev(FileOperations):
             if self.src == RPMSG_ADDR_ANY and self.kernel.profile.eptdev_src_shows_address:
                 self.src = self.ept.addr  # TI vendor kernel; mainline keeps -1
         self.opened = file
+        self.queue.bind()
         self.numbers.get()
 
     def release(self, file: OpenFile) -> None:
         if self.opened is not file:
             return
         self._unbind()
-        self.queue.clear()
+        self.queue.release()  # unbound, messages purged (skb_queue_purge)
         self.opened = None
         self.numbers.put()
 
@@ -110,14 +116,19 @@ class Eptdev(FileOperations):
             self.ept.destroy()
         self.ept = None
 
+    def message_queue(self, file: OpenFile) -> MessageQueue:
+        return self.queue
+
     def read(self, file: OpenFile, size: int, flags: int) -> bytes:
+        """rpmsg_eptdev_read_iter, for the READs the engine does not answer in C."""
         if self.ept is None:
             raise FsError(errno.EPIPE)
-        if not self.queue:
+        data = self.queue.pop(size)
+        if data is None:
             if flags & 0o4000:  # O_NONBLOCK
                 raise FsError(errno.EAGAIN)
             raise WouldBlock(self.readq)
-        return self.queue.popleft()[:size]
+        return data
 
     def write(self, file: OpenFile, data: bytes, flags: int) -> int:
         if self.ept is None:
@@ -129,7 +140,7 @@ class Eptdev(FileOperations):
         if self.ept is None:
             return POLLERR
         table.wait_on(self.readq)
-        return POLLIN | POLLRDNORM if self.queue else 0
+        return POLLIN | POLLRDNORM if len(self.queue) else 0
 
     def ioctl(self, file: OpenFile, cmd: int, arg: int, data: bytes) -> tuple[int, bytes]:
         profile = self.kernel.profile

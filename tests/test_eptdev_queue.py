@@ -1,0 +1,152 @@
+"""The endpoint device's receive queue, answered in C, still behaves as rpmsg_char's.
+
+The eptdev's messages and the reads waiting for them live in the FUSE binding
+(fusedev/fuse/message_queue.c): a message that arrives while a read waits answers it without
+Python. A C program (tests/c/eptdev_queue.c) checks what a user of /dev/rpmsgN would notice
+(drivers/rpmsg/rpmsg_char.c: rpmsg_ept_cb, rpmsg_eptdev_read_iter, rpmsg_eptdev_poll,
+rpmsg_eptdev_release, rpmsg_chrdev_eptdev_destroy); EINTR, EPIPE, poll and O_NONBLOCK right
+after traffic are in test_busy_polling.py, stops and debuggers in test_eptdev_signals.py.
+"""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import select
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from c_clients import compile_client
+from rpmsg_ioctl import create_ept
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def client_exe(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return compile_client("eptdev_queue", tmp_path_factory.mktemp("c"))
+
+
+def run_client(exe: Path, emu, *args: str) -> list[str]:
+    done = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.splitlines()
+
+
+def echo_node(emu, name: str) -> str:
+    return create_ept(emu.root, name, dst=14)  # the echo firmware's rpmsg_chrdev endpoint
+
+
+def answered_at_once(emu, node: str) -> int:
+    """How many messages the eptdev's queue handed straight to a waiting READ (in C)."""
+    return emu.call(
+        lambda: emu.emulator.root.children["dev"].children[node].fops.queue.answered_at_once)
+
+
+def test_two_readers_blocked_on_one_fd_each_get_one_message_in_order(client_exe, emu) -> None:
+    node = echo_node(emu, "two-readers")
+    lines = run_client(client_exe, emu, str(emu.root / "dev" / node), "two-readers")
+    # The oldest waiting read gets the first message (the kernel wakes both readers and the
+    # first to run dequeues it; here the oldest READ always wins).
+    assert sorted(lines[:2]) == ["A 6 first", "B 7 second"]
+    assert lines[2:] == ["done"]
+    # Both went from the arriving message straight to the waiting READ, in C.
+    assert answered_at_once(emu, node) >= 2
+
+
+def test_a_short_read_gets_the_start_of_the_message_and_the_next_read_the_next(client_exe,
+                                                                               emu) -> None:
+    node = echo_node(emu, "short")
+    assert run_client(client_exe, emu, str(emu.root / "dev" / node), "short") == [
+        "queued 4 0123", "waiting 4 ghij", "next 5 next", "done"]
+
+
+def test_destroy_gives_every_blocked_reader_epipe(client_exe, emu) -> None:
+    node = create_ept(emu.root, "destroyed", dst=14)
+    lines = run_client(client_exe, emu, str(emu.root / "dev" / node), "destroy")
+    assert sorted(lines[:2]) == [f"A -1 errno {errno.EPIPE}", f"B -1 errno {errno.EPIPE}"]
+    assert lines[2:] == [f"after -1 errno {errno.EPIPE}", "done"]
+    assert not (emu.root / "dev" / node).exists()
+
+
+def test_a_read_blocked_while_the_core_stops_gets_epipe(client_exe, emu) -> None:
+    """Stopping the remote core removes its channels and their eptdevs
+    (rpmsg_chrdev_remove -> rpmsg_chrdev_eptdev_destroy): a waiting read ends with EPIPE."""
+    node = echo_node(emu, "core-stops")
+    client = subprocess.Popen([str(client_exe), str(emu.root / "dev" / node), "block"],
+                              stdout=subprocess.PIPE, text=True)
+    assert client.stdout is not None
+    waiting = client.stdout.readline().split()
+    assert waiting[0] == "waiting", waiting
+    _wait_until_asleep(client.pid, int(waiting[1]))
+    (emu.root / "sys/class/remoteproc/remoteproc0/state").write_text("stop")
+    out, _ = client.communicate(timeout=30)
+    assert out.splitlines() == [f"read -1 errno {errno.EPIPE}", f"after -1 errno {errno.EPIPE}",
+                                "done"]
+    assert not (emu.root / "dev" / node).exists()
+
+
+def _wait_until_asleep(pid: int, tid: int) -> None:
+    stat = Path(f"/proc/{pid}/task/{tid}/stat")
+    deadline = time.monotonic() + 10
+    while stat.read_text().rsplit(")", 1)[1].split()[0] not in ("S", "D"):
+        assert time.monotonic() < deadline, "the reader never blocked"
+        time.sleep(0.02)
+    time.sleep(0.3)
+
+
+def test_messages_queued_before_close_are_gone_after_reopen(client_exe, emu) -> None:
+    node = echo_node(emu, "reopen")
+    assert run_client(client_exe, emu, str(emu.root / "dev" / node), "reopen") == [
+        f"reopened -1 errno {errno.EAGAIN}", "read 6 fresh", "done"]
+
+
+def test_a_handled_signal_ends_one_blocked_read_and_the_next_message_goes_to_the_other(
+        client_exe, emu) -> None:
+    node = echo_node(emu, "eintr")
+    assert run_client(client_exe, emu, str(emu.root / "dev" / node), "eintr") == [
+        f"A -1 errno {errno.EINTR}", "handled 1", "B 6 after", "main 6 again", "done"]
+
+
+def test_select_over_two_eptdevs_wakes_for_the_one_with_a_message(client_exe, emu) -> None:
+    first, second = echo_node(emu, "select-1"), echo_node(emu, "select-2")
+    lines = run_client(client_exe, emu, str(emu.root / "dev" / first),
+                       str(emu.root / "dev" / second), "select")
+    assert lines == ["select 1: second", "read 14 to the second",
+                     "select 1: first", "read 13 to the first", "done"]
+
+
+def test_the_trace_sees_every_message_of_a_burst(client_exe, emu) -> None:
+    trace = os.open(emu.root / "sys/kernel/debug/rpmsg_emu/trace_pipe",
+                    os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        node = echo_node(emu, "traced")
+        assert run_client(client_exe, emu, str(emu.root / "dev" / node), "echo", "300") == [
+            "echoed 300", "done"]
+        records = _trace_messages(trace, 600)
+    finally:
+        os.close(trace)
+    sent = [b"echo %d\0" % i for i in range(300)]
+    assert [bytes.fromhex(r["data"]) for r in records if r["dir"] == "tx"] == sent
+    assert [bytes.fromhex(r["data"]) for r in records if r["dir"] == "rx"] == sent
+
+
+def _trace_messages(fd: int, count: int) -> list[dict]:
+    """The next `count` data messages of the trace pipe (name-service ones left out)."""
+    records: list[dict] = []
+    pending = b""
+    deadline = time.monotonic() + 30
+    while len(records) < count:
+        assert time.monotonic() < deadline, f"{len(records)} of {count} messages traced"
+        select.select([fd], [], [], 1)
+        try:
+            pending += os.read(fd, 65536)
+        except BlockingIOError:
+            continue
+        *lines, pending = pending.split(b"\n")
+        records += [r for r in map(json.loads, lines)
+                    if r["kind"] == "message" and r["dst"] != 53]
+    return records
