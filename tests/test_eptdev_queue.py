@@ -14,13 +14,14 @@ import json
 import os
 import select
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from c_clients import compile_client
-from rpmsg_ioctl import create_ept
+from rpmsg_ioctl import create_ept, destroy
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -117,6 +118,34 @@ def test_select_over_two_eptdevs_wakes_for_the_one_with_a_message(client_exe, em
                        str(emu.root / "dev" / second), "select")
     assert lines == ["select 1: second", "read 14 to the second",
                      "select 1: first", "read 13 to the first", "done"]
+
+
+def test_round_trips_stay_whole_while_other_endpoints_come_and_go(client_exe, emu) -> None:
+    """Each DESTROY_EPT removes nodes whose cached entries the daemon invalidates; meanwhile it
+    holds its replies (fuse_ops.py `Operations.send`), reads go through Python and messages
+    stay queued until the hold ends. No echo may be lost, doubled or reordered."""
+    node = echo_node(emu, "steady")
+    done = threading.Event()
+    churned = 0
+
+    def churn() -> None:
+        nonlocal churned
+        while not done.is_set():
+            other = create_ept(emu.root, f"churn{churned % 4}", dst=14)
+            fd = os.open(emu.root / "dev" / other, os.O_RDWR)
+            destroy(fd)
+            os.close(fd)
+            churned += 1
+
+    churner = threading.Thread(target=churn)
+    churner.start()
+    try:
+        lines = run_client(client_exe, emu, str(emu.root / "dev" / node), "echo", "2000")
+    finally:
+        done.set()
+        churner.join(30)
+    assert lines == ["echoed 2000", "done"]
+    assert churned > 0
 
 
 def test_the_trace_sees_every_message_of_a_burst(client_exe, emu) -> None:
