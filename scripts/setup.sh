@@ -59,7 +59,9 @@ install_package() {
     fi
     # Reinstall only when the packaging inputs changed or the extension is missing.
     local stamp="$venv/.rpmsg-emu-installed" want
-    want=$(cat "$repo/setup.cfg" "$repo/setup.py" "$repo/pyproject.toml" "$repo/fusedev/fuse/fuse_build.py" "$repo/remote_fw/vring_build.py" | sha256sum | cut -d' ' -f1)-$extras
+    # The C sources of the cffi modules: their build scripts and any .c file beside them.
+    want=$(cat "$repo/setup.cfg" "$repo/setup.py" "$repo/pyproject.toml" "$repo/fusedev/fuse/fuse_build.py" "$repo/remote_fw/vring_build.py" \
+        $(find "$repo/fusedev/fuse" "$repo/remote_fw" -maxdepth 1 -name '*.c' | sort) | sha256sum | cut -d' ' -f1)-$extras
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] &&
         "$venv/bin/python" -c 'import fusedev.fuse._fuse_cffi, remote_fw._vring_cffi' 2>/dev/null; then
         return 0

@@ -85,7 +85,6 @@ struct rpe_loop { uint64_t served; uint64_t spins; uint64_t spin_hits; ...; };
 struct rpe_loop *rpe_loop_new(struct fuse_session *se, int wake_fd, uint64_t spin_max_ns);
 void rpe_loop_free(struct rpe_loop *loop);
 int rpe_loop_serve(struct rpe_loop *loop, int max_requests);
-int rpe_loop_block(struct rpe_loop *loop, int64_t timeout_ns);
 size_t rpe_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const char *name,
                         fuse_ino_t ino, unsigned mode, int64_t off);
 
@@ -515,31 +514,6 @@ static int rpe_loop_serve(struct rpe_loop *loop, int max_requests)
         }
     }
     return RPE_GONE;
-}
-
-/*
- * Sleep in C instead of in trio (fusedev/fuse/fuse_session.py calls this only when no other
- * task of trio's can run and none waits for the loop to go idle): until /dev/fuse has a request
- * (RPE_DRAINED: serve it at once, with no pass of trio's loop in between), or trio's epoll fd is
- * readable (RPE_WOKEN: a core's kick, a signal, a run_sync_soon from another thread), or
- * `timeout_ns` passes (RPE_WOKEN: trio's next deadline; < 0 waits without one). cffi releases
- * the GIL around the call, as trio's own epoll_wait does. Each pass of trio's loop costs
- * microseconds of Python; a client's next request (a READ after its WRITE) needs none.
- */
-static int rpe_loop_block(struct rpe_loop *loop, int64_t timeout_ns)
-{
-    struct pollfd fds[2] = {{.fd = loop->fd, .events = POLLIN},
-                            {.fd = loop->wake_fd, .events = POLLIN}};
-    struct timespec ts, *limit = NULL;
-
-    if (timeout_ns >= 0) {
-        ts.tv_sec = timeout_ns / 1000000000;
-        ts.tv_nsec = timeout_ns % 1000000000;
-        limit = &ts;
-    }
-    if (ppoll(fds, 2, limit, NULL) > 0 && fds[0].revents)
-        return RPE_DRAINED;  /* a request, or POLLERR once unmounted: read it */
-    return RPE_WOKEN;
 }
 
 static size_t rpe_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const char *name,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ EMULATOR = "rpmsg_emu_echo"
 EMULATOR_FAST = "rpmsg_emu_echo_fast"
 EMULATOR_AT_TREE = "rpmsg_emu_echo_tree"
 TREE_VARIABLE = "RPMSG_EMU_BENCH_TREE"
+TREE_OPTIONS_VARIABLE = "RPMSG_EMU_BENCH_TREE_OPTIONS"
+"""Options for that tree's `mount`, split as by a shell (e.g. "--timing fast")."""
 """A checkout of another revision (e.g. `git archive c31414d`, the in-kick remote, with the
 built fusedev/_fuse_cffi.abi3.so copied in) measured as EMULATOR_AT_TREE beside this one."""
 PIPE_DEVICE = "pipe:"  # echo_client forks a child that echoes through two pipes
@@ -79,14 +82,16 @@ def emulator_at_tree() -> Target:
     def daemon(root: Path) -> list[str]:
         run = ("import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); "
                "runpy.run_module('fusedev.cli', run_name='__main__', alter_sys=True)")
-        return [sys.executable, "-c", run, tree, "mount", str(root)]
+        options = shlex.split(os.environ.get(TREE_OPTIONS_VARIABLE, ""))
+        return [sys.executable, "-c", run, tree, "mount", str(root), *options]
 
     def unavailable() -> str | None:
         if not tree:
             return f"set {TREE_VARIABLE} to a checkout of the revision to compare"
         return None if (Path(tree) / "fusedev").is_dir() else f"{tree}: no fusedev"
 
-    return Target(EMULATOR_AT_TREE, f"rpmsg-emu mount as of ${TREE_VARIABLE} ({tree or 'unset'})",
+    about = f"rpmsg-emu mount {os.environ.get(TREE_OPTIONS_VARIABLE, '')} as of ${TREE_VARIABLE} "
+    return Target(EMULATOR_AT_TREE, about + f"({tree or 'unset'})",
                   daemon, ready="dev/rpmsg_ctrl0", device=create_endpoint, unavailable=unavailable)
 
 
