@@ -83,9 +83,11 @@ case "$wheel" in
     *-cp311-abi3-manylinux_*_x86_64*.whl|*-cp311-abi3-manylinux_*_aarch64*.whl) ;;
     *) say "unexpected wheel name $(basename "$wheel") (want cp311-abi3-manylinux_*)"; exit 1 ;;
 esac
-"$tools/bin/python" -m zipfile -l "$wheel" | grep -q 'rpmsg_emu\.libs/libfuse3' || {
+# grep reads the whole listing (no -q): one that stopped at the match would break the pipe
+# under zipfile, and pipefail would take that for a missing file.
+"$tools/bin/python" -m zipfile -l "$wheel" | grep 'rpmsg_emu\.libs/libfuse3' >/dev/null || {
     say "libfuse3 is not bundled in $(basename "$wheel")"; exit 1; }
-"$tools/bin/python" -m zipfile -l "$wheel" | grep -q 'remote_fw/_vring_cffi\.abi3\.so' || {
+"$tools/bin/python" -m zipfile -l "$wheel" | grep 'remote_fw/_vring_cffi\.abi3\.so' >/dev/null || {
     say "remote_fw's ring module is not in $(basename "$wheel")"; exit 1; }
 abi3audit --strict --assume-minimum-abi3 3.11 "$wheel" >&2 || {
     say "abi3audit found use of the full C API in $(basename "$wheel")"; exit 1; }
