@@ -31,7 +31,6 @@ import os
 import re
 import stat
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
 
@@ -69,6 +68,8 @@ def load_firmware(name: str, firmware_dirs: Sequence[Path] = ()) -> LoadedFirmwa
     check_firmware_name(name)
     if name in BUILTIN_FIRMWARES:
         return _checked(name, "builtin", importlib.import_module(BUILTIN_FIRMWARES[name]))
+    from importlib.metadata import entry_points  # a built-in firmware boots without it
+
     for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
         dist = ep.dist.name if ep.dist is not None else ep.value
         return _checked(name, f"plugin {dist}", ep.load())

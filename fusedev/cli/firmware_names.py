@@ -10,7 +10,6 @@ when the core boots, as request_firmware() does on a board.
 from __future__ import annotations
 
 import os
-from importlib.metadata import entry_points
 from pathlib import Path
 
 from kernel_cfg import Board, BoardError
@@ -20,6 +19,8 @@ from remote_fw.firmware_loader import ENTRY_POINT_GROUP
 
 def available(firmware_dirs: list[Path]) -> list[str]:
     """Every name a core of this board could load: built-ins, plugins, files in the dirs."""
+    from importlib.metadata import entry_points  # not imported by a board of built-ins
+
     names = set(BUILTIN_FIRMWARES)
     names.update(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
     for directory in firmware_dirs:
@@ -37,7 +38,7 @@ def check_board_firmware(board: Board) -> None:
     """BoardError naming the first core whose firmware exists nowhere, and what does exist."""
     known: list[str] | None = None
     for rid, core in board.cores.items():
-        if core.ipc_only:  # attached to what the bootloader started: nothing is loaded
+        if core.ipc_only or core.firmware in BUILTIN_FIRMWARES:  # nothing to look for
             continue
         if known is None:
             known = available(board.firmware_dirs)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import importlib.metadata
 import json
 import logging
 import os
@@ -47,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rpmsg-emu", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Emulate the rpmsg devices of a TI K3 board (/dev/rpmsg_ctrlN, /dev/rpmsgN, "
                     "/sys) so that the Linux side of an AMP application runs unmodified on a PC.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("mount", parents=[common], help="serve a board under DIR",
@@ -163,10 +162,26 @@ def main(argv: list[str] | None = None) -> int:
 
 def _version() -> str:
     """The installed distribution's version (a source checkout without metadata says so)."""
+    import importlib.metadata  # only for --version: 15-40 ms of imports every mount would pay
+
     try:
         return importlib.metadata.version("rpmsg-emu")
     except importlib.metadata.PackageNotFoundError:
         return "(not installed)"
+
+
+class _VersionAction(argparse.Action):
+    """argparse's "version" action, with the version looked up only when asked for."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS,
+                 help: str = "show program's version number and exit") -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> NoReturn:
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
 
 
 def _mount(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
