@@ -41,12 +41,21 @@ class CoreHalted(BaseException):
 
 
 class _LoopWatch(trio.abc.Instrument):
-    """When the loop left its I/O wait: a loop that does not come back is stuck."""
+    """When the loop left its I/O wait: a loop that does not come back is stuck.
+
+    `on_busy`, when set (from the watchdog's thread), is called once, on the loop's next
+    step: an idle core's watchdog sleeps until then instead of looking every so often. One
+    attribute read per step is all it costs the core while nobody waits."""
 
     busy_since: float | None = None
+    on_busy: Callable[[], None] | None = None
 
     def after_io_wait(self, timeout: float) -> None:
         self.busy_since = time.monotonic()
+        wake = self.on_busy
+        if wake is not None:
+            self.on_busy = None
+            wake()  # must not raise: trio drops an instrument whose hook raises
 
     def before_io_wait(self, timeout: float) -> None:
         self.busy_since = None
@@ -89,6 +98,42 @@ class CoreCpu:
         """Seconds the loop has been inside one step (0 while it waits for work)."""
         since = self._watch.busy_since
         return 0.0 if since is None else max(0.0, time.monotonic() - since)
+
+    async def wait_stuck(self, limit: float) -> float:
+        """In another thread's trio loop (Linux's watchdog): return once the core's loop has
+        been inside one step for `limit` seconds, with how long it has been. Sleeps until that
+        step's limit while the loop is busy, and while it waits for work until its next step
+        begins (the loop wakes this one then): an idle core costs its watchdog no wake-ups."""
+        watch = self._watch
+        while True:
+            since = watch.busy_since
+            if since is None:
+                await self._next_step(watch)
+                continue
+            await trio.sleep(max(0.0, since + limit - time.monotonic()))
+            stuck = self.stuck_for()
+            if stuck >= limit:
+                return stuck
+
+    @staticmethod
+    async def _next_step(watch: _LoopWatch) -> None:
+        """Wait (in the caller's loop) until the core's loop leaves its I/O wait."""
+        token = trio.lowlevel.current_trio_token()
+        stepped = trio.Event()
+
+        def wake() -> None:  # in the core's thread
+            try:
+                token.run_sync_soon(stepped.set)
+            except trio.RunFinishedError:
+                pass
+
+        watch.on_busy = wake
+        try:
+            if watch.busy_since is None:  # else it stepped meanwhile, perhaps without waking us
+                await stepped.wait()
+        finally:
+            if watch.on_busy is wake:
+                watch.on_busy = None
 
     def halt(self) -> None:
         """Cancel the program, from any thread; it ends at its next checkpoint."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import math
 import os
 import time
 from collections import deque
@@ -57,7 +58,13 @@ class DeadlineTimer:
     def __init__(self) -> None:
         self.spin = _SPIN_START
         self._free: list[int] = []
+        self._armed: dict[int, float] = {}  # timerfd → when it wakes its sleeper
         self._late: deque[float] = deque(maxlen=16)
+
+    def next_wake(self) -> float:
+        """time.monotonic() at which the earliest sleeper's timerfd fires; inf: none armed. A
+        core's start-up has settled only if nothing will wake its loop soon by itself."""
+        return min(self._armed.values(), default=math.inf)
 
     async def sleep_until(self, deadline: float) -> None:
         """Return at `deadline` (time.monotonic()), not before. A deadline already past returns
@@ -90,12 +97,14 @@ class DeadlineTimer:
             seconds = int(wake)
             spec = _Itimerspec(_Timespec(0, 0), _Timespec(seconds, int((wake - seconds) * 1e9)))
             _libc.timerfd_settime(fd, _TFD_TIMER_ABSTIME, ctypes.byref(spec), None)
+            self._armed[fd] = wake
             await trio.lowlevel.wait_readable(fd)
             try:
                 os.read(fd, 8)
             except BlockingIOError:
                 pass
         finally:
+            self._armed.pop(fd, None)
             self._free.append(fd)  # settime on reuse resets a timer left armed by cancellation
         self._learn(time.monotonic() - wake)
 
