@@ -22,7 +22,7 @@ import trio.testing
 from .cpu import CoreCpu
 from .deadline_timer import DeadlineTimer
 from .dma_buffers import DmaMappingTable
-from .device_transport import DeviceTransport
+from .device_transport import DeviceTransport, RxPass
 from .endpoint import Endpoint, EndpointTable
 from .faults import FaultPlan, Faults, InjectedCrash
 from .firmware_api import FirmwareContext
@@ -259,7 +259,8 @@ class RemoteCore:
     # ---- the core's own thread -----------------------------------------------------------
 
     async def _program(self, run: _Run) -> None:
-        """What the core's CPU runs: its mailbox ISR, its RX loop and the firmware's main."""
+        """What the core's CPU runs: its mailbox ISR (which runs the RX pass) and the
+        firmware's main."""
         timer = DeadlineTimer()
         device = DeviceTransport(run.shm, run.to_remote, run.to_host, self.timing, timer,
                                  self.faults)
@@ -267,8 +268,8 @@ class RemoteCore:
         ctx = FirmwareContext(self.name, run.config, endpoints, run.trace, self.dma)
         try:
             async with trio.open_nursery() as tasks:
-                tasks.start_soon(device.run_isr, name=f"{self.name}:isr")
-                tasks.start_soon(self._rx_loop, device, endpoints, name=f"{self.name}:rx")
+                tasks.start_soon(device.run_isr, self._rx_pass(device, endpoints),
+                                 name=f"{self.name}:isr")
                 tasks.start_soon(run.firmware.main, ctx, name=f"{self.name}:main")
                 tasks.start_soon(self._fault_timer, endpoints, name=f"{self.name}:faults")
                 tasks.start_soon(self._report_started_up, run, device, name=f"{self.name}:settle")
@@ -309,20 +310,22 @@ class RemoteCore:
                 faults.report("crash", {"after_s": faults.plan.crash_after})
                 raise InjectedCrash(f"injected crash after {faults.plan.crash_after} s")
 
-    async def _rx_loop(self, device: DeviceTransport, endpoints: EndpointTable) -> None:
-        """One RX task per link: after each kick, drain every posted buffer in FIFO order,
-        each message `processing + per_byte × length` after the previous one. A stalled
-        core (fault injection) takes nothing until the stall ends."""
+    def _rx_pass(self, device: DeviceTransport, endpoints: EndpointTable) -> RxPass:
+        """The core's RX pass, run by its mailbox ISR on each inbound kick (one per link,
+        so a slow callback delays the rest): drain every posted buffer in FIFO order, each
+        message `processing + per_byte × length` after the previous one, the first from
+        `start`, when the kick's interrupt came. A stalled core (fault injection) takes
+        nothing until the stall ends."""
         dispatch, timing, pacer, faults = endpoints.dispatch, self.timing, device.pacer, self.faults
-        while True:
-            await device.wait_rx_kick()
-            start = device.rx_kick_time  # the first batch came with the kick's interrupt
+        take_received = device.take_received
+
+        async def rx_pass(start: float) -> None:
             while True:
                 while faults.stalled:
                     await trio.sleep(0.005)
-                batch = device.take_received()
+                batch = take_received()
                 if not batch:
-                    break
+                    return
                 for src, dst, data in batch:
                     if not faults.inbound(src, dst, len(data)):
                         continue
@@ -333,6 +336,8 @@ class RemoteCore:
                     if callback is not None:
                         await callback
                 start = time.monotonic()  # later ones were found when the ring was looked at
+
+        return rx_pass
 
 
 def _describe(exc: BaseException) -> str:

@@ -5,12 +5,20 @@ Runs in the core's own thread and trio loop (remote_fw/cpu.py). Linux's thread w
 rings at the same time, so every "ask to be notified" (avail_event) is followed by a second
 look at the ring, as virtio drivers do after enabling notifications: a buffer posted between
 the two is never left waiting for a kick that will not come.
+
+The ISR runs the core's RX pass itself, in the step that takes Linux's kick, as a core's
+mailbox interrupt handler would hand the message to its receive code: handing it to another
+task cost a second pass of the core's loop per message (20-40 µs here; docs/benchmarks.md,
+"Issue 14: the thread hand-over, profiled"). On the board the interrupt still preempts a
+receive task that waits; here a standby task takes the interrupts while the pass waits.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import types
+from typing import Any, Callable, Coroutine, Generator
 
 import trio
 
@@ -54,6 +62,35 @@ class Pacer:
         await self.timer.sleep_until(self.busy_until)
 
 
+RxPass = Callable[[float], Coroutine[Any, Any, None]]
+"""The core's RX pass: drain the inbound ring; its argument is when the kick's interrupt came."""
+
+
+@types.coroutine
+def _lend_while_waiting(coro: Coroutine[Any, Any, None], lend: Callable[[], None]) -> Generator[Any, Any, None]:
+    """`await coro`, calling `lend()` the first time it waits (gives trio's loop back): a
+    pass that never waits, as a fast-mode echo's, pays one call and nothing else. trio
+    resumes a task with send() only; throw() and close() are passed on as `await` would."""
+    try:
+        trap = coro.send(None)
+    except StopIteration:
+        return
+    lend()
+    while True:
+        try:
+            resumed = yield trap
+        except BaseException as exc:  # passed on as `await` would
+            try:
+                trap = coro.throw(exc)
+            except StopIteration:
+                return
+        else:
+            try:
+                trap = coro.send(resumed)
+            except StopIteration:
+                return
+
+
 class DeviceTransport:
     def __init__(
         self,
@@ -79,52 +116,106 @@ class DeviceTransport:
         self._sent_since_checkpoint = 0
         self._rx_kicked = False
         self.rx_kick_time = 0.0
-        """When the ISR saw the latest inbound kick (modelled: kick + irq_latency)."""
-        self._rx_waiter = trio.lowlevel.ParkingLot()
+        """When the ISR took the latest inbound kick (modelled: kick + irq_latency)."""
         self._buffer_waiters = trio.lowlevel.ParkingLot()
+        self._lent = False
+        """The RX pass waits: the standby ISR holds the interrupt line."""
+        self._standby = trio.lowlevel.ParkingLot()
+        self._standby_busy = False
+        self._standby_done = trio.lowlevel.ParkingLot()
 
     @property
     def kicks_idle(self) -> bool:
         """Every kick towards Linux has been posted (none waits for its latency or a slot)."""
         return self._kicks.idle
 
-    async def run_isr(self) -> None:
-        """The core's mailbox interrupt: wake the RX loop or the senders waiting for buffers,
-        each kick `irq_latency` after Linux posted it; also posts the core's own kicks."""
+    async def run_isr(self, rx_pass: RxPass | None = None) -> None:
+        """The core's mailbox interrupt, each kick `irq_latency` after Linux posted it; also
+        posts the core's own kicks.
+
+        A kick of the inbound vring runs `rx_pass(when the interrupt came)` right here, in
+        the step that took the kick, and again while more came during it: no other task is
+        woken for it, so a fast-mode reply costs no second pass of the core's loop. A kick of
+        Linux's RX ring wakes the senders waiting for one of its buffers. While the pass
+        waits (an async callback that waits, modelled processing time, a stall), the
+        standby ISR (`_standby_isr`) takes kicks instead, so a callback waiting for Linux's
+        buffers still hears of them. Without `rx_pass` inbound kicks are only noted (a test
+        that calls take_received itself).
+        """
         mailbox, latency = self._from_host, self.timing.irq_latency
         irq = InterruptLine()
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._kicks.run)
-            mailbox.attach(irq.ring)
+        standby = irq.dup()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._kicks.run)
+                nursery.start_soon(self._standby_isr, standby)
+                mailbox.attach(irq.ring)
+                try:
+                    while True:
+                        entry = mailbox.take()
+                        if entry is None:
+                            await irq.wait()
+                            continue
+                        vring, posted = entry
+                        if latency:
+                            await self.timer.sleep_until(posted + latency)
+                        self._isr(vring, posted + latency)
+                        while self._rx_kicked and rx_pass is not None:
+                            self._rx_kicked = False
+                            await _lend_while_waiting(rx_pass(self.rx_kick_time), self._lend)
+                            if self._lent:
+                                await self._take_line_back()
+                finally:
+                    mailbox.attach(None)
+        finally:
+            irq.close()
+            standby.close()
+
+    def _lend(self) -> None:
+        """The RX pass waits: the standby ISR takes the interrupt line until it is back."""
+        self._lent = True
+        self._standby.unpark()
+
+    async def _take_line_back(self) -> None:
+        """After the RX pass: once the standby has finished the kick it holds (in its
+        modelled latency), kicks are the main ISR's again, in the order they came."""
+        self._lent = False
+        while self._standby_busy:
+            await self._standby_done.park()
+
+    async def _standby_isr(self, line: InterruptLine) -> None:
+        """The ISR while the RX pass waits (`_lend`): the same handling on its own handle of
+        the line. It leaves the line's ring to the main ISR once that has it back (both may
+        wake for one ring; only the line's holder clears it)."""
+        mailbox, latency = self._from_host, self.timing.irq_latency
+        while True:
+            if not self._lent:
+                await self._standby.park()
+                continue
+            entry = mailbox.take()
+            if entry is None:
+                await line.rung()
+                if self._lent:
+                    line.clear()
+                continue
+            vring, posted = entry
+            self._standby_busy = True
             try:
-                while True:
-                    entry = mailbox.take()
-                    if entry is None:
-                        await irq.wait()
-                        continue
-                    vring, posted = entry
-                    if latency:
-                        await self.timer.sleep_until(posted + latency)
-                    self._isr(vring, posted + latency)
+                if latency:
+                    await self.timer.sleep_until(posted + latency)
+                self._isr(vring, posted + latency)
             finally:
-                mailbox.attach(None)
-                irq.close()
+                self._standby_busy = False
+                self._standby_done.unpark_all()
 
     def _isr(self, vring: int, when: float) -> None:
         if vring == VRING_HOST_TO_REMOTE:
             self._rx_kicked = True
             self.rx_kick_time = when
-            self._rx_waiter.unpark_all()
         elif vring == VRING_REMOTE_TO_HOST:
             self._buffer_waiters.unpark_all()
         else:
             log.warning("%s: kick for unknown vring %d ignored", self._from_host.name, vring)
-
-    async def wait_rx_kick(self) -> None:
-        """Sleep until Linux kicks the inbound vring (returns at once if it already did)."""
-        while not self._rx_kicked:
-            await self._rx_waiter.park()
-        self._rx_kicked = False
 
     def take_received(self) -> list[tuple[int, int, bytes]]:
         """Copy out every message Linux posted, give the buffers back, notify Linux if it asked.
