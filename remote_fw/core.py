@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import trio
-import trio.testing
 
 from .cpu import CoreCpu
 from .deadline_timer import DeadlineTimer
@@ -28,6 +27,7 @@ from .faults import FaultPlan, Faults, InjectedCrash
 from .firmware_api import FirmwareContext
 from .firmware_loader import LoadedFirmware, load_firmware
 from .host_transport import HostTransport
+from .loop_quiet import wait_all_tasks_blocked, wait_quiet
 from .mailbox import Mailbox
 from .shared_memory import SharedMemory
 from .timing import CoreTiming
@@ -38,8 +38,7 @@ log = logging.getLogger(__name__)
 OFFLINE = "offline"
 RUNNING = "running"
 CRASHED = "crashed"
-WATCHDOG_POLL = 0.25  # seconds between two looks of the watchdog, at most
-SETTLE_CUSHION = 0.01  # seconds every task of a core's loop must stay blocked to count as settled
+FAULT_LOOK = 0.005  # seconds after a new plan (or a timed action's due time) it is acted on
 SETTLE_RETRY = 0.001  # seconds between two looks at a core's mailbox to Linux while settling
 
 
@@ -166,8 +165,9 @@ class RemoteCore:
         stops sending never settles: callers bound the wait with their own timeout. The
         kernel's boot awaits it core by core, so devices are numbered in the board's order.
 
-        How: the core's own loop reports the first moment none of its tasks can run
-        (`_report_started_up`, after its kicks have all been posted); then Linux's loop runs
+        How: the core's own loop reports the first moment none of its tasks can run and
+        none of its timers is due within 10 ms (`_report_started_up`, after its kicks have
+        all been posted; remote_fw/loop_quiet.py); then Linux's loop runs
         until none of its tasks can run, with the core's mailbox to Linux empty: Linux's
         ISR takes each kick and handles it (name service, channels, devices) in the same
         step, so an empty mailbox means all of it has been acted on. No quiet period is asked
@@ -179,7 +179,7 @@ class RemoteCore:
             return
         await run.started_up.wait()
         while self._run is run:
-            await trio.testing.wait_all_tasks_blocked()
+            await wait_all_tasks_blocked()
             if not len(run.to_host):
                 return
             await trio.sleep(SETTLE_RETRY)  # a kick rung meanwhile: Linux's ISR takes it
@@ -227,17 +227,15 @@ class RemoteCore:
 
     async def _supervise(self, run: _Run) -> None:
         """The core's watchdog: a firmware that keeps its loop from coming back for
-        `timing.watchdog` seconds (a blocking call, a spin) crashes the core."""
+        `timing.watchdog` seconds (a blocking call, a spin) crashes the core. It wakes when a
+        step of the core's loop would reach the limit, never while the core is idle."""
         limit = self.timing.watchdog
         try:
             with run.supervisor:
-                while True:
-                    await trio.sleep(min(WATCHDOG_POLL, limit / 4))
-                    stuck = run.cpu.stuck_for() if run.cpu is not None else 0.0
-                    if stuck >= limit:
-                        run.trace.write(f"{self.name}: watchdog expired ({stuck:.2f} s in one step)")
-                        self._fault(run, f"watchdog: the firmware did not return for {stuck:.2f} s")
-                        return
+                assert run.cpu is not None  # start() sets it before starting the watchdog
+                stuck = await run.cpu.wait_stuck(limit)
+                run.trace.write(f"{self.name}: watchdog expired ({stuck:.2f} s in one step)")
+                self._fault(run, f"watchdog: the firmware did not return for {stuck:.2f} s")
         finally:
             if self._run is run:  # cancelled from outside (the emulator shutting down)
                 self._end(OFFLINE)
@@ -277,14 +275,11 @@ class RemoteCore:
             timer.close()
 
     async def _report_started_up(self, run: _Run, device: DeviceTransport) -> None:
-        """In the core's loop: once none of its tasks can run (main returned or waits) and
-        no kick waits for its modelled latency, tell Linux's loop (whose `settled` then
-        waits for the mailbox to Linux to be empty: the doorbells are eventfds, not ordered
-        with the entry queue)."""
-        await trio.testing.wait_all_tasks_blocked(SETTLE_CUSHION)
-        while not device.kicks_idle:
-            await trio.sleep(0.001)
-            await trio.testing.wait_all_tasks_blocked(SETTLE_CUSHION)
+        """In the core's loop: once none of its tasks can run (main returned or waits), no
+        kick waits for its modelled latency and no timer of the loop is about to fire
+        (loop_quiet.py), tell Linux's loop (whose `settled` then waits for the mailbox to
+        Linux to be empty: the doorbells are eventfds, not ordered with the entry queue)."""
+        await wait_quiet(device.timer, lambda: device.kicks_idle)
         if run.linux is not None:
             try:
                 run.linux.run_sync_soon(run.started_up.set)
@@ -292,11 +287,14 @@ class RemoteCore:
                 pass
 
     async def _fault_timer(self, endpoints: EndpointTable) -> None:
-        """A plan's timed actions: withdraw a service and announce it again, crash after T."""
+        """A plan's timed actions: withdraw a service and announce it again, crash after T.
+        Sleeps until one is due or a new plan is set (Faults.wait), then looks FAULT_LOOK
+        later (at boot: once main had time to announce what a withdrawal may name)."""
         faults = self.faults
         withdrawn: dict[str, Endpoint] = {}
         while True:
-            await trio.sleep(0.005 if faults.timed else 0.1)  # a new plan within 0.1 s
+            await faults.wait()
+            await trio.sleep(FAULT_LOOK)
             now = time.monotonic()
             withdraw, again = faults.withdrawals(now, list(endpoints.announced))
             for name in withdraw:

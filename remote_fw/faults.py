@@ -9,7 +9,8 @@ It can also withdraw an announced service and announce it again later. Every inj
 is reported through `Faults.report` (Linux shows it in its trace).
 
 The plan is set from Linux's thread and read by the core's: `Faults.set` swaps in a new plan
-and fresh counters at once; everything else runs on the core's thread.
+and fresh counters at once, and wakes the core's fault timer if it sleeps in `Faults.wait`;
+everything else runs on the core's thread.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import random
 import time
 from dataclasses import dataclass, fields
 from typing import Any, Callable
+
+import trio
 
 from .rpmsg_header import RPMSG_NS_ADDR
 
@@ -92,18 +95,55 @@ class Faults:
         self.report: Callable[[str, dict[str, Any]], None] = lambda kind, details: None
         """report(kind, details): set by the core; called on the core's thread."""
         self._state = _State(plan or FaultPlan())
+        self._on_set: Callable[[], None] | None = None
 
     @property
     def plan(self) -> FaultPlan:
         return self._state.plan
 
     def set(self, plan: FaultPlan) -> None:
-        """Replace the plan (any thread): counters start again from the new plan."""
+        """Replace the plan (any thread): counters start again from the new plan, and a
+        `wait` in progress returns."""
         self._state = _State(plan)
+        on_set = self._on_set
+        if on_set is not None:
+            on_set()
+
+    async def wait(self) -> None:
+        """In the core's loop: sleep until the plan's next timed action is due (at once for a
+        withdrawal not yet made) or until `set` puts in a new plan, from any thread. Without a
+        timed action it sleeps until then: an idle core does not wake for fault injection."""
+        state = self._state
+        token = trio.lowlevel.current_trio_token()
+        changed = trio.Event()
+
+        def on_set() -> None:  # in the thread that called set()
+            try:
+                token.run_sync_soon(changed.set)
+            except trio.RunFinishedError:
+                pass
+
+        self._on_set = on_set
+        try:
+            if self._state is not state:  # set() came first and may have missed on_set
+                return
+            due = state.next_due()
+            deadline = math.inf if due is None else trio.current_time() + due - time.monotonic()
+            with trio.move_on_at(deadline):
+                await changed.wait()
+        finally:
+            if self._on_set is on_set:
+                self._on_set = None
 
     @property
     def stalled(self) -> bool:
         return self._state.plan.stall
+
+    @property
+    def touch_messages(self) -> bool:
+        """Does the plan drop, delay or crash on messages? If not, `inbound`, `outbound` and
+        `extra_delay` would only count: the per-message path skips them."""
+        return self._state.touch_messages
 
     def withdrawals(self, now: float, announced: list[str]) -> tuple[list[str], list[str]]:
         """(names to withdraw now, names to announce again now), each once per plan."""
@@ -124,12 +164,6 @@ class Faults:
             for name in again:
                 self.report("announce", {"name": name})
         return withdraw, again
-
-    @property
-    def timed(self) -> bool:
-        """Does the plan hold an action due at some time (crash, withdraw, announce)?"""
-        plan = self._state.plan
-        return bool(plan.crash_after or plan.withdraw)
 
     def crash_due(self, now: float) -> bool:
         state = self._state
@@ -181,6 +215,9 @@ class Faults:
 class _State:
     def __init__(self, plan: FaultPlan) -> None:
         self.plan = plan
+        self.touch_messages = bool(plan.drop_rx or plan.drop_rx_fraction or plan.drop_tx
+                                   or plan.drop_tx_fraction or plan.delay or plan.jitter
+                                   or plan.crash_at_message)
         self.since = time.monotonic()
         self.received = 0
         self.drop_rx = plan.drop_rx
@@ -189,3 +226,15 @@ class _State:
         self.withdrawn: list[str] | None = None
         self.withdrawn_at = 0.0
         self.reannounced = False
+
+    def next_due(self) -> float | None:
+        """time.monotonic() at which the plan's next timed action is due; None: none left."""
+        plan = self.plan
+        due: list[float] = []
+        if plan.crash_after:
+            due.append(self.since + plan.crash_after)
+        if plan.withdraw and self.withdrawn is None:
+            due.append(self.since)
+        if plan.reannounce_after and self.withdrawn and not self.reannounced:
+            due.append(self.withdrawn_at + plan.reannounce_after)
+        return min(due, default=None)
