@@ -247,7 +247,8 @@ class DeviceTransport:
         posted."""
         if self.timing.per_byte:
             await self.pacer.spend(self.timing.per_byte * len(payload))
-        if not self.faults.outbound(src, dst, len(payload)):
+        faults = self.faults
+        if faults.touch_messages and not faults.outbound(src, dst, len(payload)):
             return  # injected loss: the message never reaches Linux
         while not self.try_send(src, dst, payload):
             ring = self._outbound

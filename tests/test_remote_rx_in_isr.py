@@ -106,3 +106,35 @@ def test_main_streams_to_linux_while_a_callback_sleeps(tmp_path: Path) -> None:
         os.close(stream)
     finally:
         emu.stop()
+
+
+def test_a_plan_put_in_force_on_a_fast_core_acts_on_the_next_messages(tmp_path: Path) -> None:
+    """In fast mode a message that no plan touches is only dispatched (core.py, _rx_pass); a
+    plan written to debugfs while the core runs acts from the next message on, both ways."""
+    emu = with_firmware(tmp_path, {9: "echo"}, {}, timing="fast")
+    try:
+        faults = emu.root / "sys/kernel/debug/rpmsg_emu/faults/remoteproc0"
+        fd = os.open(emu.root / "dev" / create_ept(emu.root, "plans"), os.O_RDWR)
+        os.write(fd, b"before")
+        assert os.read(fd, 512) == b"before"
+        faults.write_text("drop_rx=1")
+        os.write(fd, b"lost on the way in")
+        os.write(fd, b"one")
+        assert os.read(fd, 512) == b"one"
+        faults.write_text("drop_tx=1")
+        os.write(fd, b"lost on the way out")
+        os.write(fd, b"two")
+        assert os.read(fd, 512) == b"two"
+        faults.write_text("delay_us=2000")
+        os.write(fd, b"late")
+        assert os.read(fd, 512) == b"late"
+        faults.write_text("clear")
+        os.write(fd, b"after")
+        assert os.read(fd, 512) == b"after"
+        trace = (emu.root / "sys/kernel/debug/remoteproc/remoteproc0/trace0").read_text()
+        injected = [line.split("injected fault: ")[1].split()[0]
+                    for line in trace.splitlines() if "injected fault: " in line]
+        assert injected == ["drop", "drop", "delay"]
+        os.close(fd)
+    finally:
+        emu.stop()
