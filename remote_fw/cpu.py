@@ -123,13 +123,16 @@ class CoreCpu:
         """In another thread's trio loop (Linux's watchdog): return once the core's loop has
         been inside one step for `limit` seconds, with how long it has been. Sleeps until that
         step's limit while the loop is busy, and while it waits for work until its next step
-        begins (the loop wakes this one then): an idle core costs its watchdog no wake-ups."""
+        begins (the loop wakes this one then): an idle core costs its watchdog no wake-ups, a
+        busy one a wake-up per `limit`, not one per step."""
         watch = self._watch
         while True:
             since = watch.busy_since
             if since is None:
                 await self._next_step(watch)
-                continue
+                # Look next when the step that woke us could reach the limit, even if it ends
+                # sooner: while messages flow, each step would otherwise wake this loop.
+                since = watch.busy_since or time.monotonic()
             await trio.sleep(max(0.0, since + limit - time.monotonic()))
             stuck = self.stuck_for()
             if stuck >= limit:
