@@ -73,13 +73,8 @@ class Mailbox:
                 self._sender_refused = True
                 return False
             self._fifo.append((msg, posted))
-            doorbell = self._doorbell if len(self._fifo) == 1 else None
-        if doorbell is not None:
-            # Outside the lock: the receiver, woken by the ring (on one CPU it runs at once,
-            # while the eventfd write has given the GIL up), finds the FIFO free to take from
-            # instead of waiting for this thread. A line detached meanwhile is closed under
-            # its own lock, never rung after (InterruptLine).
-            doorbell()
+            if len(self._fifo) == 1 and self._doorbell is not None:
+                self._doorbell()  # under the lock: a detached line is never rung afterwards
         return True
 
     def take(self) -> tuple[int, float] | None:
@@ -134,7 +129,6 @@ class InterruptLine:
 
     def __init__(self, fd: int | None = None) -> None:
         self._fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC) if fd is None else fd
-        self._closing = threading.Lock()  # a ring never writes to a number closed and reused
 
     def dup(self) -> InterruptLine:
         """A second handle on the same line, for a second task of the same loop (trio lets
@@ -142,9 +136,10 @@ class InterruptLine:
         return InterruptLine(os.dup(self._fd))
 
     def ring(self) -> None:
-        with self._closing:
-            if self._fd >= 0:  # else closed: the receiver is gone
-                os.eventfd_write(self._fd, 1)
+        try:
+            os.eventfd_write(self._fd, 1)
+        except OSError:  # closed: the receiver is gone
+            pass
 
     async def wait(self) -> None:
         """Until rung (at once if it was rung since the last wait)."""
@@ -163,11 +158,6 @@ class InterruptLine:
             pass
 
     def close(self) -> None:
-        """After the mailbox has let go of `ring` (attach(None)); a sender that took the
-        doorbell before that rings nothing once this has run."""
-        if not self._closing.acquire(timeout=0.1):
-            return  # a core thread abandoned mid-ring holds it: leak the fd, write nowhere else
-        fd, self._fd = self._fd, -1
-        self._closing.release()
-        if fd >= 0:
-            os.close(fd)
+        """Only after the mailbox has let go of `ring` (attach(None)), so that no sender can
+        write to a file descriptor number that is reused meanwhile."""
+        os.close(self._fd)
