@@ -3,8 +3,9 @@
 In one process, without FUSE: Linux's side sends a 16-byte message to the echo firmware of a
 core started as the emulator starts it (own thread, own trio loop) and waits for the reply in
 its ISR. Each hand-over is stamped where it happens (Mailbox.try_send: a kick posted;
-Mailbox.take: the receiver's ISR has it; DeviceTransport.take_received: the core's RX task
-runs), and the medians of every stage are printed. Run it pinned (`taskset -c 1`) and not, e.g.
+Mailbox.take: the receiver's ISR has it; DeviceTransport.take_received: the core's RX pass
+runs, in its ISR's step since f18176b, in an RX task before), and the medians of every stage
+are printed. Run it pinned (`taskset -c 1`) and not, e.g.
 
     taskset -c 1 .venv/bin/python scripts/bench/handover_probe.py 2000
 
@@ -25,7 +26,7 @@ from remote_fw.core import RemoteCore
 from remote_fw.timing import CoreTiming
 
 WARMUP = 200
-STAGES = ("kick -> core ISR", "core ISR -> RX task", "RX task -> reply kick",
+STAGES = ("kick -> core ISR", "core ISR -> RX pass", "RX pass -> reply kick",
           "reply kick -> Linux ISR", "Linux ISR -> on_receive", "round trip")
 
 _stamps: dict[str, float] = {}
