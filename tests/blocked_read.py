@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from pathlib import Path
 
 
 class BlockedRead:
@@ -27,3 +28,14 @@ class BlockedRead:
         self._thread.join(timeout)
         assert not self._thread.is_alive(), "the blocked read was never woken"
         return self
+
+
+def wait_until_asleep(pid: int, tid: int, settle: float = 0.3) -> None:
+    """Until thread `tid` of another process sleeps in the kernel (a read in our FUSE request;
+    /proc/PID/task/TID/stat state S or D), then `settle` seconds for the request to be ours."""
+    stat = Path(f"/proc/{pid}/task/{tid}/stat")
+    deadline = time.monotonic() + 10
+    while stat.read_text().rsplit(")", 1)[1].split()[0] not in ("S", "D"):
+        assert time.monotonic() < deadline, "the reading thread never blocked"
+        time.sleep(0.02)
+    time.sleep(settle)

@@ -74,6 +74,13 @@ def toy_echo(mount_dir: Path) -> DaemonProcess:
                           str(mount_dir)], mount_dir, "echo")
 
 
+def default_board_daemon(mount_dir: Path, ready: str = "dev/rpmsg_ctrl0") -> DaemonProcess:
+    """`rpmsg-emu mount` of the default board (AM62x) in its own process, as for a user."""
+    make_mount_dir(mount_dir)
+    return DaemonProcess([sys.executable, "-m", "fusedev.cli", "mount", str(mount_dir)],
+                         mount_dir, ready)
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

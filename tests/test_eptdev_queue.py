@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from blocked_read import wait_until_asleep
 from c_clients import compile_client
 from rpmsg_ioctl import create_ept, destroy
 
@@ -82,21 +83,13 @@ def test_a_read_blocked_while_the_core_stops_gets_epipe(client_exe, emu) -> None
     assert client.stdout is not None
     waiting = client.stdout.readline().split()
     assert waiting[0] == "waiting", waiting
-    _wait_until_asleep(client.pid, int(waiting[1]))
+    wait_until_asleep(client.pid, int(waiting[1]))
     (emu.root / "sys/class/remoteproc/remoteproc0/state").write_text("stop")
     out, _ = client.communicate(timeout=30)
     assert out.splitlines() == [f"read -1 errno {errno.EPIPE}", f"after -1 errno {errno.EPIPE}",
                                 "done"]
     assert not (emu.root / "dev" / node).exists()
 
-
-def _wait_until_asleep(pid: int, tid: int) -> None:
-    stat = Path(f"/proc/{pid}/task/{tid}/stat")
-    deadline = time.monotonic() + 10
-    while stat.read_text().rsplit(")", 1)[1].split()[0] not in ("S", "D"):
-        assert time.monotonic() < deadline, "the reader never blocked"
-        time.sleep(0.02)
-    time.sleep(0.3)
 
 
 def test_messages_queued_before_close_are_gone_after_reopen(client_exe, emu) -> None:

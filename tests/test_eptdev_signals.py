@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from blocked_read import wait_until_asleep
 from c_clients import compile_client
 from emulator_thread import with_firmware
 from rpmsg_ioctl import create_ept
@@ -75,16 +76,7 @@ class Client:
             self.before.append(line.rstrip("\n"))
         self.tid = int(line.split()[1])
         self.addr = int((root / "sys/class/rpmsg" / node / "src").read_text())
-        self._wait_until_asleep()
-
-    def _wait_until_asleep(self) -> None:
-        """Until the waiting thread sleeps in the kernel (in our FUSE request)."""
-        stat = Path(f"/proc/{self.proc.pid}/task/{self.tid}/stat")
-        deadline = time.monotonic() + 10
-        while stat.read_text().rsplit(")", 1)[1].split()[0] not in ("S", "D"):
-            assert time.monotonic() < deadline, "the client never blocked"
-            time.sleep(0.02)
-        time.sleep(0.3)
+        wait_until_asleep(self.proc.pid, self.tid)
 
     def signal(self, signum: int, settle: float = 0.3) -> None:
         os.kill(self.proc.pid, signum)

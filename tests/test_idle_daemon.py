@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import os
 import select
-import sys
 import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from daemon_process import DaemonProcess, make_mount_dir
+from daemon_process import DaemonProcess, default_board_daemon
 from rpmsg_ioctl import create_ept
 
 pytestmark = pytest.mark.timeout(120)
@@ -33,9 +32,7 @@ MAX_WAKEUPS = 5  # the periodic looks of old made ~56 in QUIET_S; an idle daemon
 def idle_board(tmp_path: Path) -> Iterator[tuple[Path, DaemonProcess]]:
     """`rpmsg-emu mount` of the default board (AM62x) in its own process, as for a user."""
     root = tmp_path / "board"
-    make_mount_dir(root)
-    daemon = DaemonProcess([sys.executable, "-m", "fusedev.cli", "mount", str(root)], root,
-                           "dev/rpmsg_ctrl1")
+    daemon = default_board_daemon(root, "dev/rpmsg_ctrl1")
     try:
         yield root, daemon
     finally:

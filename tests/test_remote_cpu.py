@@ -22,7 +22,7 @@ from typing import Iterator
 
 import pytest
 
-from daemon_process import DaemonProcess, make_mount_dir
+from daemon_process import DaemonProcess, default_board_daemon, make_mount_dir
 from rpmsg_ioctl import create_ept
 
 WAIT_S = 10.0
@@ -41,9 +41,7 @@ def echo_once(fd: int, payload: bytes, timeout: float = WAIT_S) -> bytes:
 def default_board(tmp_path: Path) -> Iterator[tuple[Path, DaemonProcess]]:
     """`rpmsg-emu mount` of the default board (AM62x), in its own process as for a user."""
     root = tmp_path / "board"
-    make_mount_dir(root)
-    daemon = DaemonProcess([sys.executable, "-m", "fusedev.cli", "mount", str(root)], root,
-                           "dev/rpmsg_ctrl0")
+    daemon = default_board_daemon(root)
     try:
         yield root, daemon
     finally:
