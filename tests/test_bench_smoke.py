@@ -43,7 +43,7 @@ def _target(c_daemon: Path, name: str) -> Target:
     return target
 
 
-@pytest.fixture(params=["c_echo_ll", "pyfuse3_echo"])
+@pytest.fixture(params=["c_echo_ll", "c_echo_remote", "pyfuse3_echo"])
 def echo(request: pytest.FixtureRequest, c_daemon: Path, tmp_path: Path) -> Iterator[str]:
     """The echo file of a freshly mounted baseline daemon."""
     with serve(_target(c_daemon, request.param), tmp_path, cpu=None) as served:
@@ -109,9 +109,14 @@ def test_poll_wakes_when_a_message_arrives(echo: str) -> None:
         os.close(writer)
 
 
-def test_signal_interrupts_a_blocked_read_of_the_c_floor(c_daemon: Path, tmp_path: Path) -> None:
+C_FLOORS = ["c_echo_ll", "c_echo_remote"]
+
+
+@pytest.mark.parametrize("name", C_FLOORS)
+def test_signal_interrupts_a_blocked_read_of_the_c_floor(c_daemon: Path, tmp_path: Path,
+                                                         name: str) -> None:
     """Ctrl-C on a client must never hang (pyfuse3 has no interrupt handler, so C only)."""
-    with serve(_target(c_daemon, "c_echo_ll"), tmp_path, cpu=None) as served:
+    with serve(_target(c_daemon, name), tmp_path, cpu=None) as served:
         code = f"import os; os.read(os.open({served.device!r}, os.O_RDONLY), 16)"
         proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
         time.sleep(0.3)  # let it block in read()
@@ -120,8 +125,9 @@ def test_signal_interrupts_a_blocked_read_of_the_c_floor(c_daemon: Path, tmp_pat
         assert b"KeyboardInterrupt" in err
 
 
-def test_daemon_stops_and_unmounts(c_daemon: Path, tmp_path: Path) -> None:
-    with serve(_target(c_daemon, "c_echo_ll"), tmp_path, cpu=None) as served:
+@pytest.mark.parametrize("name", C_FLOORS)
+def test_daemon_stops_and_unmounts(c_daemon: Path, tmp_path: Path, name: str) -> None:
+    with serve(_target(c_daemon, name), tmp_path, cpu=None) as served:
         root = Path(served.device).parent
         assert is_mounted(root)
     assert not is_mounted(root)

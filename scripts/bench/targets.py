@@ -20,6 +20,7 @@ from rpmsg_setup import create_endpoint
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 BASELINE = "c_echo_ll"
+C_REMOTE = "c_echo_remote"
 EMULATOR = "rpmsg_emu_echo"
 EMULATOR_FAST = "rpmsg_emu_echo_fast"
 EMULATOR_AT_TREE = "rpmsg_emu_echo_tree"
@@ -108,6 +109,9 @@ def default_targets(c_daemon: Path) -> list[Target]:
     return [
         Target(BASELINE, "C libfuse3 low-level echo daemon: the FUSE floor",
                lambda root: [str(c_daemon), str(root)]),
+        Target(C_REMOTE, "the same C daemon with each reply sent back by a second thread through "
+               "a ring and eventfd kicks: the C floor of a remote that is another CPU",
+               lambda root: [str(c_daemon), str(root), "--remote-thread"]),
         Target("pyfuse3_echo", "the same echo written with pyfuse3",
                lambda root: [sys.executable, str(HERE / "pyfuse3_echo.py"), str(root)],
                unavailable=_missing_module(
