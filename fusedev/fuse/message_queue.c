@@ -171,9 +171,11 @@ static int rpe_mq_held(const struct rpe_mqueue *q)
     return q->held != NULL && *q->held;
 }
 
-static void rpe_mq_unlink_reader(struct rpe_mqueue *q, struct rpe_reader *r)
+/* Take `r` off the waiting READs and free it; its request, still unanswered, is returned. */
+static fuse_req_t rpe_mq_take_reader(struct rpe_mqueue *q, struct rpe_reader *r)
 {
     struct rpe_reader **link = &q->readers, *prev = NULL;
+    fuse_req_t req = r->req;
     while (*link != r) {
         prev = *link;
         link = &(*link)->next;
@@ -182,6 +184,8 @@ static void rpe_mq_unlink_reader(struct rpe_mqueue *q, struct rpe_reader *r)
     if (q->last_reader == r)
         q->last_reader = prev;
     q->waiting--;
+    free(r);
+    return req;
 }
 
 static struct rpe_reader *rpe_mq_find_reader(struct rpe_mqueue *q, uint64_t id)
@@ -192,6 +196,17 @@ static struct rpe_reader *rpe_mq_find_reader(struct rpe_mqueue *q, uint64_t id)
     return r;
 }
 
+/* Drop the oldest message (there is one). */
+static void rpe_mq_drop_oldest(struct rpe_mqueue *q)
+{
+    struct rpe_msg *m = q->head;
+    q->head = m->next;
+    if (q->head == NULL)
+        q->tail = NULL;
+    q->len--;
+    free(m);
+}
+
 /* Answer `req` with the oldest message, truncated to `size`, and drop it. A READ the kernel has
  * given up on (its client was killed: the reply is ENOENT) leaves the message for the next. */
 static int rpe_mq_answer(struct rpe_mqueue *q, fuse_req_t req, size_t size)
@@ -199,24 +214,15 @@ static int rpe_mq_answer(struct rpe_mqueue *q, fuse_req_t req, size_t size)
     struct rpe_msg *m = q->head;
     if (fuse_reply_buf(req, m->data, m->len < size ? m->len : size) == -ENOENT)
         return 0;
-    q->head = m->next;
-    if (q->head == NULL)
-        q->tail = NULL;
-    q->len--;
-    free(m);
+    rpe_mq_drop_oldest(q);
     return 1;
 }
 
 /* Drop every message: rpmsg_eptdev_release's skb_queue_purge. */
 static void rpe_mq_purge(struct rpe_mqueue *q)
 {
-    while (q->head != NULL) {
-        struct rpe_msg *m = q->head;
-        q->head = m->next;
-        free(m);
-    }
-    q->tail = NULL;
-    q->len = 0;
+    while (q->head != NULL)
+        rpe_mq_drop_oldest(q);
 }
 
 /* The waiting READs go without an answer: the session is ending (the kernel aborts them). */
@@ -249,11 +255,9 @@ static int rpe_mq_push(struct rpe_mqueue *q, const char *data, size_t len)
     struct rpe_msg *m;
     q->pushed++;
     while (q->readers != NULL && q->readers->armed && !rpe_mq_held(q)) {
-        struct rpe_reader *r = q->readers;
-        int res = fuse_reply_buf(r->req, data, len < r->size ? len : r->size);
-        rpe_mq_unlink_reader(q, r);
-        free(r);
-        if (res != -ENOENT) {
+        size_t size = q->readers->size;
+        fuse_req_t req = rpe_mq_take_reader(q, q->readers);
+        if (fuse_reply_buf(req, data, len < size ? len : size) != -ENOENT) {
             q->answered_at_once++;
             return 1;
         }
@@ -285,11 +289,7 @@ static long rpe_mq_take(struct rpe_mqueue *q, char *buf, size_t size)
         return -EAGAIN;
     use = m->len < size ? m->len : size;
     memcpy(buf, m->data, use);
-    q->head = m->next;
-    if (q->head == NULL)
-        q->tail = NULL;
-    q->len--;
-    free(m);
+    rpe_mq_drop_oldest(q);
     return (long)use;
 }
 
@@ -298,10 +298,8 @@ static int rpe_mq_flush(struct rpe_mqueue *q)
 {
     int answered = 0;
     while (q->head != NULL && q->readers != NULL && q->readers->armed && !rpe_mq_held(q)) {
-        struct rpe_reader *r = q->readers;
-        rpe_mq_unlink_reader(q, r);
-        answered += rpe_mq_answer(q, r->req, r->size);
-        free(r);
+        size_t size = q->readers->size;
+        answered += rpe_mq_answer(q, rpe_mq_take_reader(q, q->readers), size);
     }
     return answered;
 }
@@ -314,13 +312,9 @@ static int rpe_mq_flush(struct rpe_mqueue *q)
 static fuse_req_t rpe_mq_pop_reader(struct rpe_mqueue *q)
 {
     struct rpe_reader *r = q->readers;
-    fuse_req_t req;
     if (r == NULL || !r->armed)
         return NULL;
-    req = r->req;
-    rpe_mq_unlink_reader(q, r);
-    free(r);
-    return req;
+    return rpe_mq_take_reader(q, r);
 }
 
 /*
@@ -331,17 +325,13 @@ static fuse_req_t rpe_mq_pop_reader(struct rpe_mqueue *q)
 static fuse_req_t rpe_mq_cancel(struct rpe_mqueue *q, uint64_t id)
 {
     struct rpe_reader *r = rpe_mq_find_reader(q, id);
-    fuse_req_t req;
     if (r == NULL)
         return NULL;
     if (!r->armed) {
         r->cancelled = 1;
         return NULL;
     }
-    req = r->req;
-    rpe_mq_unlink_reader(q, r);
-    free(r);
-    return req;
+    return rpe_mq_take_reader(q, r);
 }
 
 /* Is READ `id` still waiting (not answered, cancelled or dropped)? */
@@ -422,8 +412,7 @@ static int rpe_mq_read(fuse_req_t req, uint64_t fh, size_t size, int flags)
      * lock held: the READ may not be answered inside, so it is only marked (not armed). */
     fuse_req_interrupt_func(req, rpe_mq_interrupt, q);
     if (r->cancelled) {
-        rpe_mq_unlink_reader(q, r);
-        free(r);
+        rpe_mq_take_reader(q, r);
         fuse_reply_err(req, EINTR);
         return 1;
     }
