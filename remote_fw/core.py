@@ -21,7 +21,7 @@ import trio
 from .cpu import CoreCpu
 from .deadline_timer import DeadlineTimer
 from .dma_buffers import DmaMappingTable
-from .device_transport import DeviceTransport, RxPass
+from .device_transport import MESSAGES_PER_CHECKPOINT, DeviceTransport, RxPass
 from .endpoint import Endpoint, EndpointTable
 from .faults import FaultPlan, Faults, InjectedCrash
 from .firmware_api import FirmwareContext
@@ -40,11 +40,6 @@ RUNNING = "running"
 CRASHED = "crashed"
 FAULT_LOOK = 0.005  # seconds after a new plan (or a timed action's due time) it is acted on
 SETTLE_RETRY = 0.001  # seconds between two looks at a core's mailbox to Linux while settling
-RECEIVES_PER_CHECKPOINT = 64
-"""Messages the RX pass handles back to back before it lets the core's other tasks run. Linux's
-thread refills the ring meanwhile: a stream that never lets it go empty (a sink fed by a fast
-writer) would keep the pass inside one step of the loop, and the watchdog would crash the core
-as stuck after `watchdog_ms` (seen: `write` ETIMEDOUT after ~14 000 messages of 496 bytes)."""
 
 
 class _Run:
@@ -344,7 +339,7 @@ class RemoteCore:
                     if callback is not None:
                         await callback
                     handled += 1
-                    if handled == RECEIVES_PER_CHECKPOINT:
+                    if handled == MESSAGES_PER_CHECKPOINT:
                         handled = 0
                         await trio.lowlevel.checkpoint()
                 start = time.monotonic()  # later ones were found when the ring was looked at

@@ -33,9 +33,11 @@ from .vring import new_index
 
 log = logging.getLogger(__name__)
 
-SENDS_PER_CHECKPOINT = 64
-"""A core sending back to back from one task (a streaming firmware) lets its own ISR and other
-tasks run after this many messages; its watchdog counts a loop that never comes back as stuck."""
+MESSAGES_PER_CHECKPOINT = 64
+"""A core sending back to back from one task (a streaming firmware), or taking messages that
+Linux keeps posting (a sink fed by a fast writer: the RX pass always finds another), lets its
+own ISR and other tasks run after this many; its watchdog counts a loop that never comes back
+as stuck (seen for the RX pass: `write` ETIMEDOUT after ~14 000 messages of 496 bytes)."""
 
 
 LATE_ABSORBED = 0.001
@@ -257,6 +259,6 @@ class DeviceTransport:
                 continue
             await self._buffer_waiters.park()
         self._sent_since_checkpoint += 1
-        if self._sent_since_checkpoint >= SENDS_PER_CHECKPOINT:
+        if self._sent_since_checkpoint >= MESSAGES_PER_CHECKPOINT:
             self._sent_since_checkpoint = 0
             await trio.lowlevel.checkpoint()

@@ -6,7 +6,7 @@ in the core's trio loop, and one that never returned to the loop would look like
 stuck in one step: the watchdog crashed the core and the writer's next write timed out
 (ETIMEDOUT, after ~14 000 messages with the default 2 s watchdog; found by the benchmark's
 sink stream, whose client this test uses). The pass now lets the loop run every
-remote_fw/core.py RECEIVES_PER_CHECKPOINT messages.
+remote_fw/device_transport.py MESSAGES_PER_CHECKPOINT messages.
 """
 from __future__ import annotations
 
