@@ -151,7 +151,7 @@ class DeviceTransport:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._kicks.run)
                 nursery.start_soon(self._standby_isr, standby)
-                mailbox.attach(irq.ring)
+                mailbox.attach(irq)
                 try:
                     while True:
                         entry = mailbox.take()

@@ -1,25 +1,30 @@
 """The Linux end of one core's rpmsg link: what virtio_rpmsg_bus does with the vrings and mailbox.
 
-The Linux side calls `send` synchronously from its request handlers, so the hot path is one C
-call (remote_fw/vring_build.py) that writes header, payload, descriptor and ring index. `run` is Linux's mailbox ISR + bottom half: the core,
-another thread, rings its interrupt line (an eventfd), so a reply is handled in this task,
-between Linux's other work, never inside the write (kick) that caused it. Every "notify me" (used_event) is followed
-by a second look at the ring, since the core writes it at the same time.
+Per message the work is C (remote_fw/host_transport.c): the TX buffers and sending, and the
+mailbox ISR with rpmsg_recv_done for the messages a C sink takes (fusedev's eptdev queues,
+`set_sink`). A caller outside Python (fusedev's WRITE on an eptdev) sends through `c_send`.
+This class keeps the control path and what C leaves to it: a send that must wait or queue
+its kick, the messages no C sink takes (delivered to `on_receive` in order), TX-done wake-ups.
+`run` is Linux's mailbox ISR + bottom half: the core, another thread, rings its interrupt line
+(an eventfd), so a reply is handled in this task, between Linux's other work, never inside the
+write (kick) that caused it. Every "notify me" (used_event) is followed by a second look at
+the ring, since the core writes it at the same time.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Any, Callable
 
 import trio
 
+from ._vring_cffi import ffi, lib
 from .errors import PayloadTooLargeError
 from .kick_queue import KickQueue
 from .mailbox import InterruptLine, Mailbox
 from .rpmsg_header import RPMSG_HDR_SIZE
 from .shared_memory import VRING_HOST_TO_REMOTE, VRING_REMOTE_TO_HOST, SharedMemory
-from .vring import VRING_DESC_F_WRITE, new_index
+from .vring import VRING_DESC_F_WRITE
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +46,17 @@ class HostTransport:
         self._tx = shm.vrings[VRING_HOST_TO_REMOTE]
         self._kicks = KickQueue(to_remote)
         self._from_remote = from_remote
-        self._tx_addr = [shm.buffer_addr(self.num_bufs + i) for i in range(self.num_bufs)]
-        self._last_sbuf = 0
-        self._tx_last_used = 0
-        self._rx_last_used = new_index()
+        self._to_remote = to_remote
+        host = lib.rpe_host_new(self._rx.c, self._tx.c, to_remote.c, from_remote.c,
+                                self._kicks.busy, shm.buffer_addr(self.num_bufs),
+                                self.buf_size, self.num_bufs)
+        if host == ffi.NULL:
+            raise MemoryError("rpe_host_new")
+        self.c = ffi.gc(host, lib.rpe_host_free)
+        """The C side, for `c_send` callers and tests."""
+        self._rx_last_used = ffi.addressof(self.c, "rx_last_used")
+        self._sink: Any = ffi.NULL
+        self._sink_owner: object = None
         # Until a send() finds the ring full, Linux does not want TX-done interrupts.
         self._tx.used_event = 0xFFFF
         kick = False
@@ -54,73 +66,90 @@ class HostTransport:
         if kick:
             self._kicks.kick(VRING_REMOTE_TO_HOST)
 
+    @property
+    def c_send(self) -> int:
+        """The address of `int rpe_host_send(void *host, uint32_t src, uint32_t dst,
+        const char *data, size_t len)`: 1 sent, 0 nothing done (then call `send`). Pass it with
+        `c_host` (valid while this object lives) to C outside this module."""
+        return int(ffi.cast("uintptr_t", ffi.addressof(lib, "rpe_host_send")))
+
+    @property
+    def c_host(self) -> int:
+        return int(ffi.cast("uintptr_t", self.c))
+
+    def set_sink(self, address: int, owner: object) -> None:
+        """Deliver received messages through the C `struct rpe_rx_sink` at `address` (0: none)
+        as far as it takes them; `owner` keeps its memory alive meanwhile."""
+        self._sink = ffi.cast("struct rpe_rx_sink *", address)
+        self._sink_owner = owner if address else None
+
+    @property
+    def sent_in_c(self) -> int:
+        """Messages sent by C callers (`c_send`), for tests and the benchmark."""
+        return self.c.sent_in_c
+
+    @property
+    def received_in_c(self) -> int:
+        """Messages the C sink took, for tests and the benchmark."""
+        return self.c.received_in_c
+
     def send(self, src: int, dst: int, payload: bytes) -> bool:
         """Queue one message to the remote; False when no TX buffer is free (nothing sent)."""
         n = len(payload)
         if n > self.mtu:
             raise PayloadTooLargeError(n, self.mtu)
-        buf = self._get_tx_buf()
-        if buf is None:
+        buf = lib.rpe_host_get_tx_buf(self.c)
+        if buf < 0:
             self._want_tx_complete()
-            buf = self._get_tx_buf()  # returned while we asked?
-            if buf is None:
+            buf = lib.rpe_host_get_tx_buf(self.c)  # returned while we asked?
+            if buf < 0:
                 return False
-        if self._tx.post(buf, self._tx_addr[buf], src, dst, payload):  # header, copy, desc, avail
+        if self._tx.post(buf, self._shm.buffer_addr(self.num_bufs + buf), src, dst, payload):
             self._kicks.kick(VRING_HOST_TO_REMOTE)
         return True
 
     def can_send(self) -> bool:
         """Would send() find a TX buffer? If not, on_tx_complete is armed (virtio_rpmsg_poll:
         a poller asks for the TX-done interrupt just as a blocked writer does)."""
-        if self._last_sbuf < self.num_bufs or self._tx.used_idx() != self._tx_last_used:
+        if lib.rpe_host_tx_free(self.c):
             return True
         self._want_tx_complete()
-        return self._tx.used_idx() != self._tx_last_used  # returned while we asked?
+        return bool(lib.rpe_host_tx_free(self.c))  # returned while we asked?
 
     def _want_tx_complete(self) -> None:
         # virtio_rpmsg_bus enables the TX-done interrupt only while someone waits for a buffer.
-        self._tx.used_event = self._tx_last_used
-
-    def _get_tx_buf(self) -> int | None:
-        """First the never-used buffers in order, then those the remote returned (get_a_tx_buf)."""
-        if self._last_sbuf < self.num_bufs:
-            self._last_sbuf += 1
-            return self._last_sbuf - 1
-        if self._tx.used_idx() == self._tx_last_used:
-            return None
-        head, _len = self._tx.used_entry(self._tx_last_used)
-        self._tx_last_used = (self._tx_last_used + 1) & 0xFFFF
-        return head
+        self._tx.used_event = self.c.tx_last_used
 
     async def run(self) -> None:
         """Connect Linux's mailbox ISR for this core; until cancelled, each kick from the core
         is handled in this loop, between tasks (`_interrupt`)."""
-        mailbox = self._from_remote
         irq = InterruptLine()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._kicks.run)
-            mailbox.attach(irq.ring)
+            self._from_remote.attach(irq)
             try:
                 while True:
-                    while (entry := mailbox.take()) is not None:
-                        mailbox.delivered(entry[1])
-                        self._isr(entry[0])
+                    self._interrupt()
                     await irq.wait()
                     # A request that came in with the interrupt (a read right after the
                     # write) is served first, as a syscall already under way would be.
                     await trio.lowlevel.cancel_shielded_checkpoint()
             finally:
-                mailbox.attach(None)
+                self._from_remote.attach(None)
                 irq.close()
 
-    def _isr(self, vring: int) -> None:
-        if vring == VRING_REMOTE_TO_HOST:
+    def _interrupt(self) -> None:
+        """Take every kick (C); then what C left: the messages its sink did not take, in
+        order, TX-done wake-ups, a kick of the RX ring that has to queue."""
+        status = lib.rpe_host_isr(self.c, self._sink)
+        if status & lib.RPE_HOST_RX_LEFT:
             self._drain_rx()
-        elif vring == VRING_HOST_TO_REMOTE:
-            if self.on_tx_complete is not None:
-                self.on_tx_complete()
-        else:
-            log.warning("mailbox: kick for unknown vring %d ignored", vring)
+        if status & lib.RPE_HOST_KICK:
+            self._kicks.kick(VRING_REMOTE_TO_HOST)
+        if status & lib.RPE_HOST_TX_DONE and self.on_tx_complete is not None:
+            self.on_tx_complete()
+        if status & lib.RPE_HOST_UNKNOWN:
+            log.warning("mailbox: kick for unknown vring %d ignored", self.c.unknown_vring)
 
     def _drain_rx(self) -> None:
         """Deliver every used RX buffer in order and post it back (rpmsg_recv_done)."""

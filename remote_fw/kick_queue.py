@@ -5,7 +5,8 @@ pass. A kick goes straight into the mailbox when the FIFO has room, no earlier k
 queued and no latency is modelled; otherwise it queues here and `run` posts it — at its due
 time (kick time + `latency`, the core's interrupt latency towards Linux), less what the
 receiver's thread is known to need to wake up (Mailbox.lead, at most `latency`), so that its
-handler runs on time — and as soon as the receiver has freed a FIFO slot. The order is kept.
+handler runs on time — and as soon as the receiver has freed a FIFO slot. The order is kept. `busy` (a C int) is non-zero while kicks
+wait here, so that Linux's per-message path in C (host_transport.c) never posts past them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Awaitable, Callable
 
 import trio
 
-from .mailbox import Mailbox, loop_doorbell
+from ._vring_cffi import ffi
+from .mailbox import InterruptLine, Mailbox
 
 
 class KickQueue:
@@ -31,6 +33,7 @@ class KickQueue:
         self._sleep_until = sleep_until
         self._deferred: deque[tuple[int, float]] = deque()
         self._forwarder = trio.lowlevel.ParkingLot()
+        self.busy = ffi.new("int *")
 
     @property
     def idle(self) -> bool:
@@ -44,14 +47,17 @@ class KickQueue:
             now = time.monotonic()
         if not self._latency:  # fast mode: due now, posted now unless earlier kicks wait
             if self._deferred or not self._mailbox.try_send(vring, now):
-                self._deferred.append((vring, now))
-                self._forwarder.unpark()
+                self._defer(vring, now)
             return
         due = now + self._latency
         if (self._deferred or self._post_at(due) > time.monotonic()
                 or not self._mailbox.try_send(vring, due)):
-            self._deferred.append((vring, due))
-            self._forwarder.unpark()
+            self._defer(vring, due)
+
+    def _defer(self, vring: int, due: float) -> None:
+        self._deferred.append((vring, due))
+        self.busy[0] = 1
+        self._forwarder.unpark()
 
     def _post_at(self, due: float) -> float:
         """When to post a kick due at `due`: early by the receiver's wake-up lag."""
@@ -61,8 +67,8 @@ class KickQueue:
         """Post the queued kicks, oldest first, each at its due time, until cancelled.
         Runs in the sender's loop."""
         mailbox, deferred = self._mailbox, self._deferred
-        space = trio.lowlevel.ParkingLot()
-        mailbox.on_space(loop_doorbell(space.unpark_all))
+        space = InterruptLine()
+        mailbox.on_space(space)
         try:
             while True:
                 while not deferred:
@@ -72,7 +78,9 @@ class KickQueue:
                 if self._sleep_until is not None and post_at > time.monotonic():
                     await self._sleep_until(post_at)
                 while not mailbox.try_send(vring, due):
-                    await space.park()
+                    await space.wait()
                 deferred.popleft()
+                self.busy[0] = len(deferred)
         finally:
             mailbox.on_space(None)
+            space.close()

@@ -1,126 +1,85 @@
 """A hardware mailbox: a 4-entry FIFO of 32-bit messages in one direction (TI K3 mailbox
 cluster). rpmsg uses it for kicks: the message is the id of the vring that has news.
 
-The two ends are two CPUs, here two threads: Linux's trio loop and the core's own. Each entry
-carries the time it was posted, so the receiver can model its interrupt latency. The receiver
-attaches a *doorbell* (`InterruptLine`: an eventfd its ISR task waits on in its own loop); it
-rings when the FIFO goes from empty to non-empty, and the ISR then `take`s until the FIFO is
-empty. A full FIFO refuses `try_send`; the sender's `on_space` rings when a
-slot frees (see KickQueue). `sever` cuts the link for good: a stopped or crashed core's
-thread, which may still be running, can no longer reach Linux, nor Linux it.
+The FIFO is C (remote_fw/mailbox.c), so that Linux's side of a message can kick and take kicks
+without Python (remote_fw/host_transport.c); this class is its Python face. The two ends are
+two CPUs, here two threads: Linux's trio loop and the core's own. Each entry carries the time
+it was posted, so the receiver can model its interrupt latency. The receiver attaches its
+interrupt line (`InterruptLine`: an eventfd its ISR task waits on in its own loop); it rings
+when the FIFO goes from empty to non-empty, and the ISR then `take`s until the FIFO is empty.
+A full FIFO refuses `try_send`; the sender's `on_space` line rings when a slot frees (see
+KickQueue). `sever` cuts the link for good: a stopped or crashed core's thread, which may
+still be running, can no longer reach Linux, nor Linux it.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-import time
-from collections import deque
-from typing import Callable
 
 import trio
 
-MAILBOX_FIFO_DEPTH = 4
-MAX_LEAD = 500e-6
-"""The most a sender posts ahead of a kick's due time to make up for the receiver's wake-up."""
-LEAD_GAIN = 0.2
+from ._vring_cffi import ffi, lib
 
-Doorbell = Callable[[], None]
+MAILBOX_FIFO_DEPTH = 4
 
 
 class Mailbox:
     def __init__(self, name: str, depth: int = MAILBOX_FIFO_DEPTH) -> None:
         self.name = name
         self.depth = depth
-        self._lock = threading.Lock()
-        self._fifo: deque[tuple[int, float]] = deque()
-        self._doorbell: Doorbell | None = None
-        self._on_space: Doorbell | None = None
-        self._sender_refused = False
-        self.severed = False
-        self.lead = 0.0
-        """How much earlier than due a sender with a modelled latency should post, so that the
-        receiver's handler runs on time: learnt from `delivered` (the receiver's wake-up lag)."""
+        mailbox = lib.rpe_mbox_new(depth)
+        if mailbox == ffi.NULL:
+            raise ValueError(f"mailbox depth {depth} is not 1..{lib.RPE_MBOX_MAX_DEPTH}")
+        self.c = ffi.gc(mailbox, lib.rpe_mbox_free)
+        """The C mailbox, for remote_fw/host_transport.c."""
+        self._lines: list[InterruptLine | None] = [None, None]  # kept open while attached
+        self._entry = ffi.new("uint32_t *"), ffi.new("double *")
 
     def __len__(self) -> int:
         """Messages in the FIFO now."""
-        return len(self._fifo)
+        return self.c.count
 
-    def attach(self, doorbell: Doorbell | None) -> None:
+    @property
+    def severed(self) -> bool:
+        return bool(self.c.severed)
+
+    @property
+    def lead(self) -> float:
+        """How much earlier than due a sender with a modelled latency should post, so that the
+        receiver's handler runs on time: learnt from `delivered` (the receiver's wake-up lag)."""
+        return self.c.lead
+
+    def attach(self, line: InterruptLine | None) -> None:
         """Connect (None: disconnect) the receiver's interrupt line; rings at once if a message
         is already waiting."""
-        if self.severed:  # never wait for a lock an abandoned core thread might hold
-            return
-        with self._lock:
-            self._doorbell = doorbell
-            if self._doorbell is not None and self._fifo:
-                self._doorbell()
+        self._lines[0] = line
+        lib.rpe_mbox_attach(self.c, -1 if line is None else line.fd)
 
-    def on_space(self, callback: Doorbell | None) -> None:
+    def on_space(self, line: InterruptLine | None) -> None:
         """Connect the sender's 'a slot is free again' line (rings after a refused try_send)."""
-        if self.severed:
-            return
-        with self._lock:
-            self._on_space = callback
+        self._lines[1] = line
+        lib.rpe_mbox_on_space(self.c, -1 if line is None else line.fd)
 
     def try_send(self, msg: int, posted: float) -> bool:
         """Post `msg`, stamped `posted` (time.monotonic()); False when the FIFO is full.
         After `sever` every message is accepted and dropped."""
-        if self.severed:
-            return True
-        with self._lock:
-            if len(self._fifo) >= self.depth:
-                self._sender_refused = True
-                return False
-            self._fifo.append((msg, posted))
-            if len(self._fifo) == 1 and self._doorbell is not None:
-                self._doorbell()  # under the lock: a detached line is never rung afterwards
-        return True
+        return bool(lib.rpe_mbox_try_send(self.c, msg, posted))
 
     def take(self) -> tuple[int, float] | None:
         """The oldest (message, posted time), or None when empty (the receiver's ISR)."""
-        if self.severed:
+        msg, posted = self._entry
+        if not lib.rpe_mbox_take(self.c, msg, posted):
             return None
-        with self._lock:
-            if not self._fifo:
-                return None
-            entry = self._fifo.popleft()
-            on_space = self._on_space if self._sender_refused else None
-            self._sender_refused = False
-        if on_space is not None:
-            on_space()
-        return entry
+        return msg[0], posted[0]
 
     def delivered(self, due: float) -> None:
         """The receiver handles a kick that was due at `due` (its `posted` stamp) now."""
-        late = time.monotonic() - due  # < 0: early; corrected faster than lateness
-        self.lead = min(MAX_LEAD, max(0.0, self.lead + (LEAD_GAIN if late > 0 else 1.0) * late))
+        lib.rpe_mbox_delivered(self.c, due)
 
     def sever(self) -> None:
-        """Disconnect both ends for good and forget what is queued. Never blocks for long: a
-        core thread interrupted inside this mailbox may have left its lock taken."""
-        self.severed = True
-        if self._lock.acquire(timeout=0.1):
-            try:
-                self._fifo.clear()
-                self._doorbell = None
-                self._on_space = None
-            finally:
-                self._lock.release()
-
-
-def loop_doorbell(handler: Callable[[], None]) -> Doorbell:
-    """A doorbell that runs `handler` in the calling trio loop, rung from any thread; a
-    doorbell of a loop that has ended rings nowhere."""
-    token = trio.lowlevel.current_trio_token()
-
-    def ring() -> None:
-        try:
-            token.run_sync_soon(handler)
-        except trio.RunFinishedError:
-            pass
-
-    return ring
+        """Disconnect both ends for good and forget what is queued."""
+        lib.rpe_mbox_sever(self.c)
+        self._lines = [None, None]
 
 
 class InterruptLine:
@@ -134,6 +93,11 @@ class InterruptLine:
         """A second handle on the same line, for a second task of the same loop (trio lets
         only one task at a time wait for a file descriptor); close it like the first."""
         return InterruptLine(os.dup(self._fd))
+
+    @property
+    def fd(self) -> int:
+        """The eventfd, for a mailbox to ring from C."""
+        return self._fd
 
     def ring(self) -> None:
         try:

@@ -80,6 +80,11 @@ class Vring:
         self._cap = max_payload
         self._scratch = ffi.new("char[]", max_payload)
 
+    @property
+    def c(self) -> Any:
+        """The C ring (`struct vring_c *`), for remote_fw/host_transport.c."""
+        return self._vr
+
     # descriptor table (driver writes, device reads)
     def set_desc(self, i: int, addr: int, length: int, flags: int = 0, next_: int = 0) -> None:
         lib.vring_set_desc(self._vr, i, addr, length, flags, next_)

@@ -18,6 +18,8 @@ This file is the only one in remote_fw that imports cffi; it is never imported a
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from cffi import FFI
 
 CDEF = r"""
@@ -73,6 +75,45 @@ int rpmsg_take(struct vring_c *vr, uint16_t *last_avail, uint16_t avail,
                struct rpmsg_msg *msg, char *payload, uint32_t cap);
 int rpmsg_recv(struct vring_c *vr, uint16_t *last_used, uint16_t used, uint32_t max_len,
                struct rpmsg_msg *msg, char *payload);
+
+/* mailbox.c: the mailbox FIFO both CPUs kick through */
+struct rpe_mbox { unsigned depth; unsigned count; int severed; double lead; ...; };
+struct rpe_mbox *rpe_mbox_new(unsigned depth);
+void rpe_mbox_free(struct rpe_mbox *mb);
+void rpe_mbox_attach(struct rpe_mbox *mb, int fd);
+void rpe_mbox_on_space(struct rpe_mbox *mb, int fd);
+int rpe_mbox_try_send(struct rpe_mbox *mb, uint32_t msg, double posted);
+int rpe_mbox_take(struct rpe_mbox *mb, uint32_t *msg, double *posted);
+void rpe_mbox_delivered(struct rpe_mbox *mb, double due);
+void rpe_mbox_sever(struct rpe_mbox *mb);
+#define RPE_MBOX_MAX_DEPTH ...
+
+/* host_transport.c: Linux's end of the link, per message */
+struct rpe_rx_sink {
+    void *(*lookup)(void *ctx, uint32_t dst);
+    void (*deliver)(void *target, const char *data, size_t len);
+    void *ctx;
+};
+struct rpe_host {
+    uint32_t last_sbuf;
+    uint16_t tx_last_used;
+    uint16_t rx_last_used;
+    uint32_t unknown_vring;
+    uint64_t sent_in_c, received_in_c;
+    ...;
+};
+struct rpe_host *rpe_host_new(struct vring_c *rx, struct vring_c *tx, struct rpe_mbox *to_remote,
+                              struct rpe_mbox *from_remote, const int *kicks_busy,
+                              uint64_t tx_base, uint32_t buf_size, uint32_t num_bufs);
+void rpe_host_free(struct rpe_host *h);
+int rpe_host_get_tx_buf(struct rpe_host *h);
+int rpe_host_tx_free(struct rpe_host *h);
+int rpe_host_send(void *host, uint32_t src, uint32_t dst, const char *data, size_t len);
+int rpe_host_isr(struct rpe_host *h, const struct rpe_rx_sink *sink);
+#define RPE_HOST_RX_LEFT ...
+#define RPE_HOST_TX_DONE ...
+#define RPE_HOST_KICK ...
+#define RPE_HOST_UNKNOWN ...
 """
 
 SOURCE = r"""
@@ -338,6 +379,12 @@ int rpmsg_recv(struct vring_c *vr, uint16_t *last_used, uint16_t used, uint32_t 
     return status | (vring_add_avail(vr, (uint16_t)id) ? RPMSG_KICK : 0);
 }
 """
+
+# The mailbox and Linux's per-message path, in files of their own (named after what they
+# model), after the ring code they use.
+_HERE = Path(__file__).resolve().parent
+SOURCE += "".join((_HERE / name).read_text(encoding="utf-8")
+                  for name in ("mailbox.c", "host_transport.c"))
 
 _LIMITED_API_3_11 = "0x030B0000"
 

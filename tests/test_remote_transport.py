@@ -1,6 +1,7 @@
 """The transport as a debugger on the board would see it: vrings in shared memory, the rpmsg
 header, the mailbox FIFO. No firmware here: the test plays the remote side with DeviceTransport."""
 
+import os
 import struct
 
 import trio
@@ -9,6 +10,7 @@ import trio.testing
 from remote_fw import Mailbox, NsFlags, NsMessage, SharedMemory
 from remote_fw.device_transport import DeviceTransport
 from remote_fw.host_transport import HostTransport
+from remote_fw.mailbox import InterruptLine
 from remote_fw.rpmsg_header import RPMSG_HDR
 
 
@@ -87,33 +89,47 @@ async def test_payload_over_mtu_is_refused_and_full_ring_reports_no_buffer():
     assert not host.send(1024, 14, b"x")  # no TX buffer: the Linux side must wait
 
 
+def rings(line: InterruptLine) -> int:
+    """How often `line` (an eventfd) was rung since the last look."""
+    try:
+        return os.eventfd_read(line.fd)
+    except BlockingIOError:
+        return 0
+
+
 def test_mailbox_fifo_holds_four_kicks_and_rings_each_side_when_it_should():
     mbox = Mailbox("r5f0 rx")
-    rung, space = [], []
-    mbox.attach(lambda: rung.append("irq"))
-    mbox.on_space(lambda: space.append("space"))
+    irq, space = InterruptLine(), InterruptLine()
+    mbox.attach(irq)
+    mbox.on_space(space)
     for vring in (0, 1, 0, 1):
         assert mbox.try_send(vring, 1.0 + vring)
-    assert rung == ["irq"]  # only empty → non-empty raises the interrupt
+    assert rings(irq) == 1  # only empty → non-empty raises the interrupt
     assert not mbox.try_send(1, 2.0)  # four entries: the FIFO is full
-    assert mbox.take() == (0, 1.0) and space == ["space"]  # the refused sender hears of it
-    assert mbox.take() == (1, 2.0) and space == ["space"]  # once
+    assert mbox.take() == (0, 1.0) and rings(space) == 1  # the refused sender hears of it
+    assert mbox.take() == (1, 2.0) and rings(space) == 0  # once
     assert [mbox.take()[0] for _ in range(2)] == [0, 1]
     assert mbox.take() is None
-    assert mbox.try_send(7, 3.0) and rung == ["irq", "irq"]
+    assert mbox.try_send(7, 3.0) and rings(irq) == 1
+    mbox.attach(None)
+    mbox.on_space(None)
+    irq.close()
+    space.close()
 
 
 def test_a_severed_mailbox_reaches_nobody():
     mbox = Mailbox("r5f0 tx")
-    rung = []
-    mbox.attach(lambda: rung.append("irq"))
+    irq, late = InterruptLine(), InterruptLine()
+    mbox.attach(irq)
     mbox.try_send(0, 1.0)
     mbox.sever()
     for n in range(10):  # a stopped core's thread still kicking: accepted, dropped
         assert mbox.try_send(n, 1.0)
-    assert mbox.take() is None and rung == ["irq"]
-    mbox.attach(lambda: rung.append("late"))
-    assert rung == ["irq"]
+    assert mbox.take() is None and rings(irq) == 1
+    mbox.attach(late)
+    assert rings(late) == 0 and rings(irq) == 0
+    irq.close()
+    late.close()
 
 
 async def test_host_kicks_never_block_the_caller_and_are_delivered_in_order():
