@@ -25,12 +25,14 @@ struct rpe_rx_sink {
     void *(*lookup)(void *ctx, uint32_t dst);
     void (*deliver)(void *target, const char *data, size_t len);
     void *ctx;
+    int pending;                  /* the sink has work for Python after this interrupt */
 };
 
 #define RPE_HOST_RX_LEFT 1     /* RX buffers are left for Python's bottom half */
 #define RPE_HOST_TX_DONE 2     /* the core returned TX buffers (a kick of vring 1) */
 #define RPE_HOST_KICK 4        /* the core wants a kick of vring 0 that C could not post */
 #define RPE_HOST_UNKNOWN 8     /* a kick for a vring that does not exist (`unknown_vring`) */
+#define RPE_HOST_SINK 16       /* the sink has work for Python (`pending`) */
 
 struct rpe_host {
     struct vring_c *rx, *tx;      /* vring 0 (remote -> Linux) and vring 1 (Linux -> remote) */
@@ -185,5 +187,7 @@ static int rpe_host_isr(struct rpe_host *h, const struct rpe_rx_sink *sink)
     }
     if (rx)
         status |= sink != NULL ? rpe_host_drain_rx(h, sink) : RPE_HOST_RX_LEFT;
+    if (sink != NULL && sink->pending)
+        status |= RPE_HOST_SINK;
     return status;
 }

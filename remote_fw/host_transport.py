@@ -57,6 +57,7 @@ class HostTransport:
         self._rx_last_used = ffi.addressof(self.c, "rx_last_used")
         self._sink: Any = ffi.NULL
         self._sink_owner: object = None
+        self._on_sink_pending: Callable[[], None] | None = None
         # Until a send() finds the ring full, Linux does not want TX-done interrupts.
         self._tx.used_event = 0xFFFF
         kick = False
@@ -77,11 +78,14 @@ class HostTransport:
     def c_host(self) -> int:
         return int(ffi.cast("uintptr_t", self.c))
 
-    def set_sink(self, address: int, owner: object) -> None:
+    def set_sink(self, address: int, owner: object,
+                 on_pending: Callable[[], None] | None) -> None:
         """Deliver received messages through the C `struct rpe_rx_sink` at `address` (0: none)
-        as far as it takes them; `owner` keeps its memory alive meanwhile."""
+        as far as it takes them; `owner` keeps its memory alive meanwhile, and `on_pending`
+        is called after an interrupt in which the sink set `pending`."""
         self._sink = ffi.cast("struct rpe_rx_sink *", address)
         self._sink_owner = owner if address else None
+        self._on_sink_pending = on_pending
 
     @property
     def sent_in_c(self) -> int:
@@ -148,6 +152,8 @@ class HostTransport:
             self._kicks.kick(VRING_REMOTE_TO_HOST)
         if status & lib.RPE_HOST_TX_DONE and self.on_tx_complete is not None:
             self.on_tx_complete()
+        if status & lib.RPE_HOST_SINK and self._on_sink_pending is not None:
+            self._on_sink_pending()
         if status & lib.RPE_HOST_UNKNOWN:
             log.warning("mailbox: kick for unknown vring %d ignored", self.c.unknown_vring)
 

@@ -93,6 +93,7 @@ struct rpe_rx_sink {
     void *(*lookup)(void *ctx, uint32_t dst);
     void (*deliver)(void *target, const char *data, size_t len);
     void *ctx;
+    int pending;
 };
 struct rpe_host {
     uint32_t last_sbuf;
@@ -114,6 +115,7 @@ int rpe_host_isr(struct rpe_host *h, const struct rpe_rx_sink *sink);
 #define RPE_HOST_TX_DONE ...
 #define RPE_HOST_KICK ...
 #define RPE_HOST_UNKNOWN ...
+#define RPE_HOST_SINK ...
 """
 
 SOURCE = r"""

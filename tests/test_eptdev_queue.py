@@ -141,13 +141,38 @@ def test_round_trips_stay_whole_while_other_endpoints_come_and_go(client_exe, em
     assert churned > 0
 
 
+def c_path_counts(emu, node: str) -> tuple[int, int]:
+    """Messages Linux's side of the eptdev's link sent and received in C so far
+    (remote_fw/host_transport.c: eptdev_write.c's WRITEs, endpoint_table.c's deliveries)."""
+    def counts() -> tuple[int, int]:
+        host = emu.emulator.root.children["dev"].children[node].fops.vrp.host
+        return host.sent_in_c, host.received_in_c
+    return emu.call(counts)
+
+
+def test_an_echo_goes_through_linux_side_in_c_both_ways(client_exe, emu) -> None:
+    """write() is sent, and the reply delivered to the waiting read(), without Python on
+    Linux's side (eptdev_write.c, endpoint_table.c); every echo comes back whole, in order."""
+    node = echo_node(emu, "c-path")
+    sent, received = c_path_counts(emu, node)
+    assert run_client(client_exe, emu, str(emu.root / "dev" / node), "echo", "500") == [
+        "echoed 500", "done"]
+    sent_after, received_after = c_path_counts(emu, node)
+    assert sent_after - sent == 500
+    assert received_after - received == 500
+
+
 def test_the_trace_sees_every_message_of_a_burst(client_exe, emu) -> None:
+    """While the trace pipe has a reader, every message goes through Python, which records
+    it; the C path takes none of them."""
     trace = os.open(emu.root / "sys/kernel/debug/rpmsg_emu/trace_pipe",
                     os.O_RDONLY | os.O_NONBLOCK)
     try:
         node = echo_node(emu, "traced")
+        before = c_path_counts(emu, node)
         assert run_client(client_exe, emu, str(emu.root / "dev" / node), "echo", "300") == [
             "echoed 300", "done"]
+        assert c_path_counts(emu, node) == before
         records = _trace_messages(trace, 600)
     finally:
         os.close(trace)

@@ -102,6 +102,17 @@ fuse_req_t rpe_mq_cancel(struct rpe_mqueue *q, uint64_t id);
 int rpe_mq_is_waiting(struct rpe_mqueue *q, uint64_t id);
 int rpe_mq_attach(struct rpe_mqueue *q, void *session, uint64_t fh, const int *held);
 void rpe_mq_detach(struct rpe_mqueue *q);
+void rpe_mq_bind_tx(struct rpe_mqueue *q, uintptr_t send_fn, uintptr_t host, uint32_t src,
+                    uint32_t dst, const int *trace_on);
+
+/* endpoint_table.c: the endpoints whose messages Linux's mailbox ISR delivers in C */
+struct rpe_ept_table;
+struct rpe_ept_table *rpe_ept_table_new(const int *trace_on);
+void rpe_ept_table_free(struct rpe_ept_table *t);
+int rpe_ept_add(struct rpe_ept_table *t, uint32_t addr, struct rpe_mqueue *q);
+void rpe_ept_remove(struct rpe_ept_table *t, uint32_t addr);
+unsigned rpe_ept_take_woken(struct rpe_ept_table *t, uint64_t *out, unsigned max);
+#define RPE_WOKEN_MAX ...
 extern "Python" void py_read_interrupt(uint64_t owner, uint64_t read_id, fuse_req_t req);
 
 extern "Python" {
@@ -250,10 +261,14 @@ static void rpe_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         py_read(req, ino, size, (int64_t)off, fi);
 }
 
+static int rpe_mq_write(fuse_req_t req, uint64_t fh, const char *buf, size_t size);
+
+/* A WRITE on an endpoint device that can be sent at once is sent in C: eptdev_write.c. */
 static void rpe_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
                       struct fuse_file_info *fi)
 {
-    py_write(req, ino, buf, size, (int64_t)off, fi);
+    if (!rpe_mq_write(req, fi->fh, buf, size))
+        py_write(req, ino, buf, size, (int64_t)off, fi);
 }
 
 static void rpe_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -526,8 +541,10 @@ static size_t rpe_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const 
     return fuse_add_direntry(req, buf, bufsize, name, &st, (off_t)off);
 }
 """
-# The endpoint device's receive queue, in a file of its own (named after what it models).
-SOURCE += (Path(__file__).resolve().parent / "message_queue.c").read_text(encoding="utf-8")
+# The endpoint device's receive queue, its WRITE, and the endpoints Linux's ISR delivers to,
+# in files of their own (named after what they model), in that order.
+SOURCE += "".join((Path(__file__).resolve().parent / name).read_text(encoding="utf-8")
+                  for name in ("message_queue.c", "eptdev_write.c", "endpoint_table.c"))
 
 
 def _pkg_config(*args: str) -> list[str]:

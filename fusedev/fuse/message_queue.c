@@ -51,6 +51,15 @@ struct rpe_reader {              /* one READ waiting in rpmsg_eptdev_read_iter's
     int cancelled;               /* INTERRUPT ended the call before it was armed */
 };
 
+/* The eptdev's sending side while it has an endpoint (eptdev_write.c): remote_fw's
+ * rpe_host_send for the core's link, and the addresses a write goes from and to. */
+struct rpe_tx {
+    int (*send)(void *host, uint32_t src, uint32_t dst, const char *data, size_t len);
+    void *host;
+    uint32_t src, dst;
+    const int *trace_on;         /* the trace pipe has readers: every message goes to Python */
+};
+
 struct rpe_mqueue {
     size_t len;                  /* messages queued */
     size_t waiting;              /* READs waiting */
@@ -64,7 +73,12 @@ struct rpe_mqueue {
     const int *held;             /* the session's "replies are held" flag, while attached */
     void *session;               /* attached: READs on (session, fh) come here */
     uint64_t fh;
+    struct rpe_tx tx;            /* send == NULL: WRITEs go to Python */
+    struct rpe_ept_table *table; /* delivers into this queue as endpoint `table_addr` */
+    uint32_t table_addr;
 };
+
+static void rpe_ept_remove(struct rpe_ept_table *t, uint32_t addr);
 
 static void rpe_mq_interrupt(fuse_req_t req, void *data);
 
@@ -239,6 +253,8 @@ static void rpe_mq_drop_readers(struct rpe_mqueue *q)
 
 static void rpe_mq_free(struct rpe_mqueue *q)
 {
+    if (q->table != NULL)
+        rpe_ept_remove(q->table, q->table_addr);
     if (q->session != NULL)
         rpe_fh_remove(q->session, q->fh);
     rpe_mq_drop_readers(q);

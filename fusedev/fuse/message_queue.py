@@ -29,7 +29,7 @@ _queues: weakref.WeakValueDictionary[int, MessageQueue] = weakref.WeakValueDicti
 class MessageQueue:
     """Received messages and waiting READs of one endpoint device."""
 
-    __slots__ = ("key", "_q", "_send", "__weakref__")
+    __slots__ = ("key", "_q", "_send", "_tx_owner", "on_queued", "__weakref__")
 
     def __init__(self) -> None:
         self.key = next(_keys)
@@ -38,12 +38,20 @@ class MessageQueue:
             raise MemoryError("rpe_mq_new")
         self._q = ffi.gc(queue, lib.rpe_mq_free)
         self._send: Send | None = None  # the attached session's Operations.send
+        self._tx_owner: object = None  # keeps the link that C sends through alive
+        self.on_queued: Callable[[], None] | None = None
+        """Called when C queued a message no READ was waiting for (endpoint_table.py)."""
         _queues[self.key] = self
 
     @staticmethod
     def find(key: int) -> MessageQueue | None:
         """The queue behind a C interrupt callback's `owner` key."""
         return _queues.get(key)
+
+    @property
+    def c(self) -> Any:
+        """The C queue (`struct rpe_mqueue *`), for endpoint_table.py."""
+        return self._q
 
     def __len__(self) -> int:
         """Messages queued."""
@@ -84,6 +92,19 @@ class MessageQueue:
     def bind(self) -> None:
         """The device has an endpoint again (opened): READs wait for messages."""
         self._q.bound = 1
+
+    def bind_tx(self, send_fn: int, host: int, owner: object, src: int, dst: int,
+                trace_on: Any) -> None:
+        """WRITEs on the attached file are sent in C (eptdev_write.c) from `src` to `dst`
+        through `send_fn` (remote_fw's `HostTransport.c_send`) on `host` (its `c_host`),
+        which `owner` keeps alive; `trace_on` (an `int *`) sends them to Python instead."""
+        self._tx_owner = owner
+        lib.rpe_mq_bind_tx(self._q, send_fn, host, src, dst, trace_on)
+
+    def unbind_tx(self) -> None:
+        """WRITEs go to Python again (the endpoint is gone)."""
+        lib.rpe_mq_bind_tx(self._q, 0, 0, 0, 0, ffi.NULL)
+        self._tx_owner = None
 
     def release(self) -> None:
         """The file is closed (rpmsg_eptdev_release): no endpoint, messages purged."""

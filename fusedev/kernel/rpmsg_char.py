@@ -53,6 +53,7 @@ class Eptdev(FileOperations):
         # (while the engine holds its replies).
         self.queue = MessageQueue()
         self.readq = WaitQueue()
+        self.queue.on_queued = self._wake_readers
         self.opened: OpenFile | None = None
         self.gone = False
         self.on_destroy: list = []
@@ -68,8 +69,13 @@ class Eptdev(FileOperations):
 
     def receive(self, data: bytes, src: int) -> None:
         """The endpoint callback (rpmsg_ept_cb): the oldest waiting READ gets the message,
-        else it is queued without limit and pollers and other readers are woken."""
-        if not self.queue.push(data) and self.readq.active():
+        else it is queued without limit and pollers and other readers are woken. While
+        bound, Linux's ISR in C does this itself (endpoint_table.c), then `_wake_readers`."""
+        if not self.queue.push(data):
+            self._wake_readers()
+
+    def _wake_readers(self) -> None:
+        if self.readq.active():
             self.readq.wake_up()
 
     def destroy(self) -> None:
@@ -100,6 +106,7 @@ class Eptdev(FileOperations):
                 self.src = self.ept.addr  # TI vendor kernel; mainline keeps -1
         self.opened = file
         self.queue.bind()
+        self._bind_c_path()
         self.numbers.get()
 
     def release(self, file: OpenFile) -> None:
@@ -112,9 +119,22 @@ class Eptdev(FileOperations):
 
     def _unbind(self) -> None:
         """Drop the bound endpoint; a channel's default endpoint lives on with the channel."""
-        if self.ept is not None and self.ept is not self.default_ept:
-            self.ept.destroy()
+        if self.ept is not None:
+            self.vrp.fast_rx.remove(self.ept.addr)
+            self.queue.unbind_tx()
+            if self.ept is not self.default_ept:
+                self.ept.destroy()
         self.ept = None
+
+    def _bind_c_path(self) -> None:
+        """While bound, this endpoint's messages and writes take Linux's C path when they can
+        (endpoint_table.c, eptdev_write.c): the same dst and src as `receive` and `write`."""
+        assert self.ept is not None
+        host = self.vrp.host
+        dst = self.dst if self.send_via is None else self.send_via.dst
+        self.queue.bind_tx(host.c_send, host.c_host, host, self.ept.addr, dst,
+                           self.kernel.trace.active)
+        self.vrp.fast_rx.add(self.ept.addr, self.queue)
 
     def message_queue(self, file: OpenFile) -> MessageQueue:
         return self.queue

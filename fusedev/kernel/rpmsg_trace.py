@@ -5,7 +5,9 @@ many whole lines as fit. Every line has `time` (wall-clock seconds, CLOCK_REALTI
 stamps frames), `kind` and `core`; a `message` adds `dir` (tx = Linux→remote), `src`, `dst`,
 `len` and `data` (payload hex). Other kinds (fault injection, …) come through `event()` with
 their own fields. fusedev/kernel/trace_record.py reads them; docs/cli.md documents them.
-Nothing is recorded while nobody reads, so the hot path pays nothing then.
+Nothing is recorded while nobody reads, so the hot path pays nothing then: `active` (a C
+int) tells Linux's per-message path in C (eptdev_write.c, endpoint_table.c) to leave every
+message to Python, which records it, while someone does.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import json
 import time
 from typing import Any
 
+from fusedev.fuse._fuse_cffi import ffi
 from fusedev.fuse.fileops import (POLLIN, POLLRDNORM, FileOperations, FsError, OpenFile, PollTable,
                              WouldBlock)
 from fusedev.fuse.waitqueue import WaitQueue
@@ -28,6 +31,7 @@ class TracePipe(FileOperations):
     def __init__(self) -> None:
         self.readers: dict[int, collections.deque[bytes]] = {}
         self.readq = WaitQueue()
+        self.active = ffi.new("int *")
 
     def record(self, core: str, direction: str, src: int, dst: int, payload: bytes) -> None:
         """A message passing the virtio rpmsg bus (virtio_rpmsg_bus.py send/_receive)."""
@@ -50,9 +54,11 @@ class TracePipe(FileOperations):
 
     def open(self, file: OpenFile) -> None:
         self.readers[id(file)] = collections.deque(maxlen=MAX_BACKLOG)
+        self.active[0] = len(self.readers)
 
     def release(self, file: OpenFile) -> None:
         self.readers.pop(id(file), None)
+        self.active[0] = len(self.readers)
 
     def read(self, file: OpenFile, size: int, flags: int) -> bytes:
         backlog = self.readers[id(file)]

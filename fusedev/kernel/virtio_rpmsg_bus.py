@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from fusedev.fuse.endpoint_table import EndpointTable
 from fusedev.fuse.fileops import FsError, WouldBlock
 from fusedev.kernel.driver_core import Device
 from fusedev.kernel.ida import Ida
@@ -63,6 +64,10 @@ class VirtioRpmsg:
         self.scope = trio.CancelScope()
         host.on_receive = self._receive
         host.on_tx_complete = self.txq.wake_up
+        # Messages for eptdevs are delivered in C by Linux's mailbox ISR (endpoint_table.c);
+        # the others, and every one while the trace has readers, come to `_receive`.
+        self.fast_rx = EndpointTable(kernel.trace.active)
+        host.set_sink(self.fast_rx.address, self.fast_rx, self.fast_rx.wake_queued)
 
     # ---- life cycle ----------------------------------------------------------------------
 
@@ -94,6 +99,7 @@ class VirtioRpmsg:
         # The mailbox ISR may still be called before its task sees the cancellation.
         self.host.on_receive = None
         self.host.on_tx_complete = None
+        self.host.set_sink(0, None, None)
         self.scope.cancel()
 
     # ---- channels ------------------------------------------------------------------------
