@@ -15,6 +15,10 @@
  *   accepts is delivered and posted again; at the first it does not accept, the ISR stops and
  *   leaves the rest of the ring to Python (`RPE_HOST_RX_LEFT`), which keeps the order.
  *
+ * - rpe_host_irq: the ISR for a caller that waits on Linux's interrupt line itself (fusedev's
+ *   FUSE loop, fusedev/fuse/interrupt_lines.c): what the ISR leaves to Python is kept in
+ *   `deferred` and the bottom-half line (`bh_fd`) rung, which host_transport.py waits on.
+ *
  * Only Linux's thread calls these (the core uses device_transport.py on the other rings'
  * ends), with or without the GIL; the ring itself is shared with the core as on a board.
  */
@@ -45,6 +49,9 @@ struct rpe_host {
     uint32_t unknown_vring;
     uint64_t sent_in_c, received_in_c;  /* for tests and the benchmark */
     char *scratch;                /* buf_size bytes: one RX payload on its way to the sink */
+    const struct rpe_rx_sink *sink;     /* for rpe_host_irq; NULL: every message to Python */
+    int irq_fd, bh_fd;            /* Linux's interrupt line; the bottom half's (Python) */
+    int deferred;                 /* RPE_HOST_* bits rpe_host_irq left to Python */
 };
 
 static struct rpe_host *rpe_host_new(struct vring_c *rx, struct vring_c *tx,
@@ -65,6 +72,7 @@ static struct rpe_host *rpe_host_new(struct vring_c *rx, struct vring_c *tx,
     h->kicks_busy = kicks_busy;
     h->tx_base = tx_base;
     h->buf_size = buf_size; h->num_bufs = num_bufs;
+    h->irq_fd = h->bh_fd = -1;
     return h;
 }
 
@@ -189,5 +197,30 @@ static int rpe_host_isr(struct rpe_host *h, const struct rpe_rx_sink *sink)
         status |= sink != NULL ? rpe_host_drain_rx(h, sink) : RPE_HOST_RX_LEFT;
     if (sink != NULL && sink->pending)
         status |= RPE_HOST_SINK;
+    return status;
+}
+
+/* The ISR run by whoever waits on `irq_fd` (fusedev's FUSE loop; `host` is a struct rpe_host):
+ * clear the line, take the kicks, drain into `sink`. What Python must still do is added to
+ * `deferred` and the bottom-half line rung; returns 1 then, 0 when all was done here. */
+static int rpe_host_irq(void *host)
+{
+    struct rpe_host *h = host;
+    eventfd_t rings;
+    int status;
+    (void)eventfd_read(h->irq_fd, &rings);  /* non-blocking: EAGAIN when not rung */
+    status = rpe_host_isr(h, h->sink);
+    if (!status)
+        return 0;
+    h->deferred |= status;
+    rpe_ring(h->bh_fd);
+    return 1;
+}
+
+/* What rpe_host_irq left to Python since the last call. */
+static int rpe_host_take_deferred(struct rpe_host *h)
+{
+    int status = h->deferred;
+    h->deferred = 0;
     return status;
 }

@@ -14,7 +14,7 @@ the ring, since the core writes it at the same time.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import trio
 
@@ -27,6 +27,17 @@ from .shared_memory import VRING_HOST_TO_REMOTE, VRING_REMOTE_TO_HOST, SharedMem
 from .vring import VRING_DESC_F_WRITE
 
 log = logging.getLogger(__name__)
+
+
+class InterruptController(Protocol):
+    """Who runs Linux's ISRs in C where it waits (fusedev/fuse/interrupt_lines.py)."""
+
+    def add(self, fd: int, handler: int, arg: int, owner: object) -> None:
+        """When eventfd `fd` is rung, call `int handler(void *arg)` (addresses); `owner`
+        keeps `arg` alive until `remove`."""
+
+    def remove(self, fd: int) -> None:
+        """No more calls for `fd`."""
 
 
 class HostTransport:
@@ -84,6 +95,7 @@ class HostTransport:
         as far as it takes them; `owner` keeps its memory alive meanwhile, and `on_pending`
         is called after an interrupt in which the sink set `pending`."""
         self._sink = ffi.cast("struct rpe_rx_sink *", address)
+        self.c.sink = self._sink
         self._sink_owner = owner if address else None
         self._on_sink_pending = on_pending
 
@@ -124,28 +136,53 @@ class HostTransport:
         # virtio_rpmsg_bus enables the TX-done interrupt only while someone waits for a buffer.
         self._tx.used_event = self.c.tx_last_used
 
-    async def run(self) -> None:
-        """Connect Linux's mailbox ISR for this core; until cancelled, each kick from the core
-        is handled in this loop, between tasks (`_interrupt`)."""
+    async def run(self, controller: InterruptController | None = None) -> None:
+        """Connect Linux's mailbox ISR for this core until cancelled. With a `controller`
+        (fusedev's FUSE loop) the ISR runs in C wherever that waits (`rpe_host_irq`), and
+        this task is the bottom half for what C leaves; without one, this task waits on the
+        interrupt line itself and each kick is handled here, between tasks."""
         irq = InterruptLine()
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._kicks.run)
-            self._from_remote.attach(irq)
-            try:
-                while True:
-                    self._interrupt()
-                    await irq.wait()
-                    # A request that came in with the interrupt (a read right after the
-                    # write) is served first, as a syscall already under way would be.
-                    await trio.lowlevel.cancel_shielded_checkpoint()
-            finally:
-                self._from_remote.attach(None)
-                irq.close()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._kicks.run)
+                if controller is None:
+                    await self._own_line(irq)
+                else:
+                    await self._bottom_half_of(irq, controller)
+        finally:
+            irq.close()
 
-    def _interrupt(self) -> None:
-        """Take every kick (C); then what C left: the messages its sink did not take, in
-        order, TX-done wake-ups, a kick of the RX ring that has to queue."""
-        status = lib.rpe_host_isr(self.c, self._sink)
+    async def _own_line(self, irq: InterruptLine) -> None:
+        self._from_remote.attach(irq)
+        try:
+            while True:
+                self._bottom_half(lib.rpe_host_isr(self.c, self._sink))
+                await irq.wait()
+                # A request that came in with the interrupt (a read right after the
+                # write) is served first, as a syscall already under way would be.
+                await trio.lowlevel.cancel_shielded_checkpoint()
+        finally:
+            self._from_remote.attach(None)
+
+    async def _bottom_half_of(self, irq: InterruptLine, controller: InterruptController) -> None:
+        bottom = InterruptLine()
+        self.c.irq_fd, self.c.bh_fd = irq.fd, bottom.fd
+        handler = int(ffi.cast("uintptr_t", ffi.addressof(lib, "rpe_host_irq")))
+        controller.add(irq.fd, handler, self.c_host, self)
+        self._from_remote.attach(irq)
+        try:
+            while True:
+                self._bottom_half(lib.rpe_host_take_deferred(self.c))
+                await bottom.wait()
+        finally:
+            self._from_remote.attach(None)
+            controller.remove(irq.fd)
+            self.c.irq_fd = self.c.bh_fd = -1
+            bottom.close()
+
+    def _bottom_half(self, status: int) -> None:
+        """What the ISR in C left (its RPE_HOST_* bits): the messages its sink did not take,
+        in order, a kick of the RX ring that has to queue, TX-done and sink wake-ups."""
         if status & lib.RPE_HOST_RX_LEFT:
             self._drain_rx()
         if status & lib.RPE_HOST_KICK:

@@ -101,6 +101,8 @@ struct rpe_host {
     uint16_t rx_last_used;
     uint32_t unknown_vring;
     uint64_t sent_in_c, received_in_c;
+    const struct rpe_rx_sink *sink;
+    int irq_fd, bh_fd;
     ...;
 };
 struct rpe_host *rpe_host_new(struct vring_c *rx, struct vring_c *tx, struct rpe_mbox *to_remote,
@@ -111,6 +113,8 @@ int rpe_host_get_tx_buf(struct rpe_host *h);
 int rpe_host_tx_free(struct rpe_host *h);
 int rpe_host_send(void *host, uint32_t src, uint32_t dst, const char *data, size_t len);
 int rpe_host_isr(struct rpe_host *h, const struct rpe_rx_sink *sink);
+int rpe_host_irq(void *host);
+int rpe_host_take_deferred(struct rpe_host *h);
 #define RPE_HOST_RX_LEFT ...
 #define RPE_HOST_TX_DONE ...
 #define RPE_HOST_KICK ...

@@ -32,6 +32,7 @@ class Emulator:
         """Mount, boot, report started once usable, serve until `close()`; then tear down."""
         self.mount = FuseMount(self.root, Path(mount_dir), allow_other=allow_other)
         mount = self.mount
+        self.kernel.irq_controller = mount.irq_lines
         with self._cancel:
             async with trio.open_nursery() as nursery:
 

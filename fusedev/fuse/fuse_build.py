@@ -81,8 +81,10 @@ void rpe_free_buf(struct fuse_buf *buf);
 #define RPE_IDLE ...
 #define RPE_WOKEN ...
 #define RPE_GONE ...
-struct rpe_loop { uint64_t served; uint64_t spins; uint64_t spin_hits; ...; };
-struct rpe_loop *rpe_loop_new(struct fuse_session *se, int wake_fd, uint64_t spin_max_ns);
+struct rpe_loop { uint64_t served; uint64_t spins; uint64_t spin_hits; int epfd; ...; };
+struct rpe_irqs;
+struct rpe_loop *rpe_loop_new(struct fuse_session *se, int wake_fd, uint64_t spin_max_ns,
+                              struct rpe_irqs *irqs);
 void rpe_loop_free(struct rpe_loop *loop);
 int rpe_loop_serve(struct rpe_loop *loop, int max_requests);
 size_t rpe_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const char *name,
@@ -104,6 +106,14 @@ int rpe_mq_attach(struct rpe_mqueue *q, void *session, uint64_t fh, const int *h
 void rpe_mq_detach(struct rpe_mqueue *q);
 void rpe_mq_bind_tx(struct rpe_mqueue *q, uintptr_t send_fn, uintptr_t host, uint32_t src,
                     uint32_t dst, const int *trace_on);
+
+/* interrupt_lines.c: Linux's interrupt lines, whose handlers the loop runs in C */
+struct rpe_irqs { uint64_t handled; uint64_t waits; unsigned n; ...; };
+struct rpe_irqs *rpe_irqs_new(void);
+void rpe_irqs_free(struct rpe_irqs *irqs);
+int rpe_irqs_add(struct rpe_irqs *irqs, int fd, uintptr_t handler, uintptr_t arg);
+void rpe_irqs_remove(struct rpe_irqs *irqs, int fd);
+void rpe_irqs_wait(struct rpe_irqs *irqs, int loop_fd, int fuse_fd, int64_t timeout_ns);
 
 /* endpoint_table.c: the endpoints whose messages Linux's mailbox ISR delivers in C */
 struct rpe_ept_table;
@@ -155,8 +165,10 @@ SOURCE = r"""
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 static void py_init(void *userdata, struct fuse_conn_info *conn);
 static void py_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
@@ -410,6 +422,12 @@ static void rpe_free_buf(struct fuse_buf *buf)
  * that catches a request, or a sleep that ended within it), and halves down to
  * `spin_max_ns / 8` after each spin that caught nothing. An idle daemon sleeps in trio and
  * spins not at all; one request a second costs at most one window.
+ *
+ * Interrupt lines (`irqs`, interrupt_lines.c): the loop waits for Linux's lines from the cores
+ * as for /dev/fuse (`epfd` holds both, and is what trio waits for), and once /dev/fuse is
+ * empty runs the handlers of the rung lines in C. Requests first: one already under way when
+ * the interrupt came is served before it, as a syscall in progress would be on a board.
+ * While trio sleeps, the lines' handlers run in C without waking it (`rpe_irqs_wait`).
  */
 #define RPE_DRAINED 0  /* /dev/fuse is empty after answering: call again (it spins) */
 #define RPE_BUSY 1     /* max_requests answered in a row: let trio's other tasks run */
@@ -426,11 +444,16 @@ struct rpe_loop {
     uint64_t last_ns;    /* when the last request was read */
     int slept;           /* the previous call returned RPE_IDLE */
     int streak;          /* requests answered since trio last ran */
+    int epfd;            /* /dev/fuse and the interrupt lines: what trio waits for */
     int fd;
     int wake_fd;         /* -1: no wake fd, the spin only watches /dev/fuse */
+    struct rpe_irqs *irqs;
     struct fuse_session *se;
     struct fuse_buf buf;
 };
+
+static int rpe_irqs_run(struct rpe_irqs *irqs);
+static int rpe_irqs_epfd(const struct rpe_irqs *irqs);
 
 static uint64_t rpe_now_ns(void)
 {
@@ -439,36 +462,54 @@ static uint64_t rpe_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static struct rpe_loop *rpe_loop_new(struct fuse_session *se, int wake_fd, uint64_t spin_max_ns)
+static struct rpe_loop *rpe_loop_new(struct fuse_session *se, int wake_fd, uint64_t spin_max_ns,
+                                     struct rpe_irqs *irqs)
 {
     struct rpe_loop *loop = calloc(1, sizeof(*loop));
+    struct epoll_event ev = {.events = EPOLLIN};
     if (loop == NULL)
         return NULL;
     loop->se = se;
     loop->fd = fuse_session_fd(se);
     loop->wake_fd = wake_fd;
+    loop->irqs = irqs;
     loop->spin_max_ns = loop->window_ns = spin_max_ns;
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop->epfd < 0 || epoll_ctl(loop->epfd, EPOLL_CTL_ADD, loop->fd, &ev) < 0
+        || (irqs != NULL && epoll_ctl(loop->epfd, EPOLL_CTL_ADD, rpe_irqs_epfd(irqs), &ev) < 0)) {
+        if (loop->epfd >= 0)
+            close(loop->epfd);
+        free(loop);
+        return NULL;
+    }
     return loop;
 }
 
 static void rpe_loop_free(struct rpe_loop *loop)
 {
+    close(loop->epfd);
     free(loop->buf.mem);
     free(loop);
 }
 
-/* Poll until /dev/fuse has a request (RPE_DRAINED: go and read it), trio has other work
- * (RPE_WOKEN), or the window passes (RPE_IDLE). */
+/* Run the handlers of the interrupt lines that were rung; 1 if any ran. */
+static int rpe_loop_interrupts(struct rpe_loop *loop)
+{
+    return loop->irqs != NULL && (rpe_irqs_run(loop->irqs) & 1);  /* RPE_IRQS_RAN */
+}
+
+/* Poll until /dev/fuse has a request or a line was rung (RPE_DRAINED: go and serve it), trio
+ * has other work (RPE_WOKEN), or the window passes (RPE_IDLE). */
 static int rpe_loop_spin(struct rpe_loop *loop)
 {
-    struct pollfd fds[2] = {{.fd = loop->fd, .events = POLLIN},
+    struct pollfd fds[2] = {{.fd = loop->epfd, .events = POLLIN},
                             {.fd = loop->wake_fd, .events = POLLIN}};
     uint64_t deadline = rpe_now_ns() + loop->window_ns;
 
     loop->spins++;
     do {
         if (poll(fds, loop->wake_fd >= 0 ? 2 : 1, 0) > 0) {
-            if (fds[0].revents) {  /* a request, or POLLERR once unmounted: read it */
+            if (fds[0].revents) {  /* a request or a line, or POLLERR once unmounted */
                 loop->spin_hits++;
                 loop->window_ns = loop->spin_max_ns;
                 return RPE_DRAINED;
@@ -504,6 +545,10 @@ static int rpe_loop_serve(struct rpe_loop *loop, int max_requests)
             continue;
         if (res == -EAGAIN) {
             int status;
+            if (rpe_loop_interrupts(loop)) {
+                served = 1;  /* a handler may have answered READs: look again */
+                continue;
+            }
             if (served)
                 return RPE_DRAINED;
             status = loop->window_ns ? rpe_loop_spin(loop) : RPE_IDLE;
@@ -541,10 +586,11 @@ static size_t rpe_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const 
     return fuse_add_direntry(req, buf, bufsize, name, &st, (off_t)off);
 }
 """
-# The endpoint device's receive queue, its WRITE, and the endpoints Linux's ISR delivers to,
-# in files of their own (named after what they model), in that order.
+# The endpoint device's receive queue, its WRITE, the endpoints Linux's ISR delivers to, and
+# Linux's interrupt lines, in files of their own (named after what they model), in that order.
 SOURCE += "".join((Path(__file__).resolve().parent / name).read_text(encoding="utf-8")
-                  for name in ("message_queue.c", "eptdev_write.c", "endpoint_table.c"))
+                  for name in ("message_queue.c", "eptdev_write.c", "endpoint_table.c",
+                               "interrupt_lines.c"))
 
 
 def _pkg_config(*args: str) -> list[str]:

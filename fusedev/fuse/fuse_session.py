@@ -18,6 +18,7 @@ from fusedev.fuse import mountpoint
 from fusedev.fuse._fuse_cffi import ffi, lib
 # Imported from the C entry points so that they are registered with libfuse's ops table.
 from fusedev.fuse.fuse_entry_points import Operations
+from fusedev.fuse.interrupt_lines import InterruptLines
 from fusedev.fuse.vfs import Directory
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,23 @@ def _trio_internals() -> tuple[Any, int]:
         return None, -1
 
 
+class _InterruptsWhileTrioSleeps(trio.abc.Instrument):
+    """While trio sleeps, Linux's interrupt lines are handled in C (interrupt_lines.c
+    `rpe_irqs_wait`): a core's reply reaches the READ waiting for it without waking trio.
+
+    trio calls `before_io_wait` when it is about to wait for I/O, with how long it may: no
+    task can run until then. A timeout of 0 (a task is runnable) returns at once."""
+
+    def __init__(self, lines: InterruptLines, trio_fd: int, fuse_fd: int) -> None:
+        self._lines = lines.c
+        self._trio_fd = trio_fd
+        self._fuse_fd = fuse_fd
+
+    def before_io_wait(self, timeout: float) -> None:
+        if timeout > 0 and self._lines.n:
+            lib.rpe_irqs_wait(self._lines, self._trio_fd, self._fuse_fd, int(timeout * 1e9))
+
+
 class FuseMount:
     """One FUSE mount of a vfs tree."""
 
@@ -74,6 +92,8 @@ class FuseMount:
         self.allow_other = allow_other
         self.debug = debug
         self.ops: Operations | None = None
+        self.irq_lines = InterruptLines()
+        """Linux's interrupt lines from the cores, whose handlers the receive loop runs in C."""
         self._cancel = trio.CancelScope()
 
     def _mount_args(self) -> list[bytes]:
@@ -118,17 +138,23 @@ class FuseMount:
                 nursery.cancel_scope.cancel()
 
     async def _receive_loop(self, session: Any) -> None:
-        """Serve until unmounted: the C loop (`rpe_loop_serve`) reads and dispatches, trio waits.
+        """Serve until unmounted: the C loop (`rpe_loop_serve`) reads and dispatches and runs
+        the rung interrupt lines' handlers, trio waits (and while it sleeps, the lines are
+        handled in C: `_InterruptsWhileTrioSleeps`).
 
-        One `rpe_loop_serve` call answers a burst of requests; its status says what trio must do
-        next (fuse_build.py documents the codes and the busy-polling).
+        Each call answers a burst of requests; its status says what trio must do next
+        (fuse_build.py documents the codes and the busy-polling).
         """
         fd = lib.fuse_session_fd(session)
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
         runner, wake_fd = _trio_internals()
-        loop = lib.rpe_loop_new(session, wake_fd, spin_ns())
+        loop = lib.rpe_loop_new(session, wake_fd, spin_ns(), self.irq_lines.c)
         if loop == ffi.NULL:
-            raise MemoryError("rpe_loop_new")
+            raise OSError(errno.ENOMEM, "rpe_loop_new")
+        instrument = None
+        if wake_fd >= 0:
+            instrument = _InterruptsWhileTrioSleeps(self.irq_lines, wake_fd, fd)
+            trio.lowlevel.add_instrument(instrument)
         try:
             while True:
                 status = lib.rpe_loop_serve(loop, REQUESTS_PER_CHECKPOINT)
@@ -137,7 +163,7 @@ class FuseMount:
                     if runner is None or runner.runq:
                         await trio.lowlevel.checkpoint()
                 elif status == lib.RPE_IDLE:
-                    await trio.lowlevel.wait_readable(fd)
+                    await trio.lowlevel.wait_readable(loop.epfd)
                 elif status in (lib.RPE_BUSY, lib.RPE_WOKEN):
                     await trio.lowlevel.checkpoint()  # busy: let the other tasks run
                 elif status == lib.RPE_GONE:
@@ -145,8 +171,11 @@ class FuseMount:
                 else:
                     raise OSError(-status, "reading /dev/fuse failed")
         finally:
-            log.debug("served %d requests; busy-polled %d times, %d caught a request",
-                      loop.served, loop.spins, loop.spin_hits)
+            if instrument is not None:
+                trio.lowlevel.remove_instrument(instrument)
+            log.debug("served %d requests; busy-polled %d times, %d caught a request; "
+                      "handled %d interrupts; slept %d times in C while trio idled", loop.served,
+                      loop.spins, loop.spin_hits, self.irq_lines.handled, self.irq_lines.c.waits)
             lib.rpe_loop_free(loop)
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+from typing import TYPE_CHECKING
 
 import trio
 from kernel_cfg import Board, RemoteProc
@@ -29,6 +30,9 @@ from fusedev.kernel.rpmsg_ns import NameServiceDriver
 from fusedev.kernel.rpmsg_trace import TracePipe
 from fusedev.fuse.kernfs_file import mark_debugfs
 from fusedev.fuse.vfs import Directory
+
+if TYPE_CHECKING:
+    from remote_fw.host_transport import InterruptController
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,9 @@ class Kernel:
         mark_debugfs(debug)
         self.debugfs_remoteproc = debug.mkdir("remoteproc", mode=0o755)  # debugfs_create_dir
         self.trace = TracePipe()
+        # Set by whoever serves the tree (cli/emulator.py: the FUSE loop), which then runs the
+        # cores' interrupt handlers in C; None: each virtio device's task waits on its line.
+        self.irq_controller: InterruptController | None = None
         emu_debug = debug.mkdir("rpmsg_emu")  # the emulator's own, not the kernel's
         emu_debug.device("trace_pipe", self.trace, mode=0o400)
         self._add_soc_device()

@@ -85,7 +85,7 @@ class VirtioRpmsg:
     async def run(self) -> None:
         """The mailbox interrupt handler for this device, until `remove()`."""
         with self.scope:
-            await self.host.run()
+            await self.host.run(self.kernel.irq_controller)
 
     def remove(self) -> None:
         """virtio_rpmsg_remove: every child rpmsg device goes, then the virtio device."""
