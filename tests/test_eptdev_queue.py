@@ -160,6 +160,35 @@ def test_an_echo_goes_through_linux_side_in_c_both_ways(client_exe, emu) -> None
     sent_after, received_after = c_path_counts(emu, node)
     assert sent_after - sent == 500
     assert received_after - received == 500
+    # Each reply's interrupt was handled by the FUSE loop in C (interrupt_lines.c).
+    assert emu.call(lambda: emu.emulator.mount.irq_lines.handled) >= 500
+
+
+def test_a_full_tx_ring_gives_eagain_then_a_blocking_write_waits_for_a_buffer(
+        client_exe, emu) -> None:
+    """A stalled core takes nothing: the C write path sends until the last TX buffer is gone,
+    then Python's path answers EAGAIN (O_NONBLOCK) or keeps the write waiting (rpmsg_send's
+    wait for a TX buffer), which ends when the stall does; every echo then comes back."""
+    faults = emu.root / "sys/kernel/debug/rpmsg_emu/faults/remoteproc0"
+    node = echo_node(emu, "fill")
+    sent, _received = c_path_counts(emu, node)
+    faults.write_text("stall=true\n")
+    client = subprocess.Popen([str(client_exe), str(emu.root / "dev" / node), "fill"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert client.stdout is not None
+        assert client.stdout.readline() == f"filled 256 errno {errno.EAGAIN}\n"
+        assert client.stdout.readline() == "waiting\n"
+        wait_until_asleep(client.pid, client.pid)
+        assert client.poll() is None  # the blocking write waits for a buffer
+        faults.write_text("clear\n")
+        assert client.stdout.readline() == "echoes 257\n"
+        assert client.stdout.readline() == "done\n"
+        assert client.wait(30) == 0
+    finally:
+        client.kill()
+        client.wait()
+    assert c_path_counts(emu, node)[0] - sent == 256  # then EAGAIN and the wait: Python
 
 
 def test_the_trace_sees_every_message_of_a_burst(client_exe, emu) -> None:

@@ -2,7 +2,7 @@
  * one message per read, oldest first, truncated to the buffer; readers blocked until a
  * message comes or the endpoint goes. DEVICE talks to an echo (what it writes comes back).
  *
- *   eptdev_queue DEVICE two-readers|short|destroy|block|reopen|eintr|echo
+ *   eptdev_queue DEVICE two-readers|short|destroy|block|reopen|eintr|echo|fill
  *   eptdev_queue DEVICE DEVICE2 select
  *
  *   two-readers  thread A blocks in read(), then thread B; two messages are sent: each
@@ -21,6 +21,10 @@
  *   eintr        thread A blocks in read(), then B; SIGUSR1 (a handler without SA_RESTART)
  *                to A: A's read is EINTR, and the next message goes to B;
  *   echo N       N round trips ("echo i");
+ *   fill         the core is stalled: non-blocking writes until EAGAIN (every TX buffer
+ *                is taken: virtio_rpmsg_bus's get_a_tx_buf finds none), then "waiting" and
+ *                a blocking write, which returns once the test ends the stall; then every
+ *                echo is read back, in order;
  *   select       select() over both devices while only one gets a message: it is the one
  *                reported readable (rpmsg_eptdev_poll), then the other way round.
  * Prints one line per result; "done" at the end. Exit 1 when something breaks. */
@@ -218,6 +222,32 @@ static void echo(int n)
 	printf("echoed %d\n", n);
 }
 
+static void fill(void)
+{
+	char msg[32], buf[512];
+	int sent = 0;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	for (;;) {
+		snprintf(msg, sizeof msg, "fill %d", sent);
+		if (write(fd, msg, strlen(msg) + 1) < 0)
+			break;
+		sent++;
+	}
+	printf("filled %d errno %d\n", sent, errno);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	printf("waiting\n");
+	snprintf(msg, sizeof msg, "fill %d", sent);
+	if (write(fd, msg, strlen(msg) + 1) != (ssize_t)strlen(msg) + 1)
+		fail("blocking write");
+	sent++;
+	for (int i = 0; i < sent; i++) {
+		snprintf(msg, sizeof msg, "fill %d", i);
+		if (read(fd, buf, sizeof buf) != (ssize_t)strlen(msg) + 1 || strcmp(buf, msg))
+			fail("fill echo");
+	}
+	printf("echoes %d\n", sent);
+}
+
 /* One message to `to`, then select() over both: which are readable? */
 static void select_one(int fds[2], int to)
 {
@@ -260,6 +290,8 @@ int main(int argc, char **argv)
 		reopen();
 	else if (!strcmp(argv[2], "eintr"))
 		eintr();
+	else if (!strcmp(argv[2], "fill"))
+		fill();
 	else if (!strcmp(argv[2], "echo") && argc == 4)
 		echo(atoi(argv[3]));
 	else if (argc == 4 && !strcmp(argv[3], "select")) {
