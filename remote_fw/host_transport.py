@@ -57,7 +57,6 @@ class HostTransport:
         self._tx = shm.vrings[VRING_HOST_TO_REMOTE]
         self._kicks = KickQueue(to_remote)
         self._from_remote = from_remote
-        self._to_remote = to_remote
         host = lib.rpe_host_new(self._rx.c, self._tx.c, to_remote.c, from_remote.c,
                                 self._kicks.busy, shm.buffer_addr(self.num_bufs),
                                 self.buf_size, self.num_bufs)

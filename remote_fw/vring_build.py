@@ -6,12 +6,18 @@ functions on the same shared bytearray. Python keeps the control path and the ri
 (remote_fw/vring.py); per message there is one C call that writes or reads the header, copies the
 payload, fills the descriptor and moves the ring index.
 
-The two CPUs are two threads. The calls keep the GIL (see the top of SOURCE: giving it away
-for a sub-microsecond call cost milliseconds), so they do not overlap; still the code is
-written as for two real CPUs: indices are published with release stores and read with acquire
-loads, and "notify me" (the event index) is followed by a full barrier before the second look
-at the ring, as virtio_store_mb() / virtio_mb() do in drivers/virtio/virtio_ring.c. Every field is little-endian
-(a VIRTIO_F_VERSION_1 device, include/uapi/linux/virtio_ring.h, include/linux/rpmsg/byteorder.h).
+The two CPUs are two threads. Calls from Python keep the GIL (see the top of SOURCE: giving it
+away for a sub-microsecond call cost milliseconds), but Linux's per-message path also runs here
+from fusedev's FUSE loop without the GIL (host_transport.c, reached through function pointers),
+at the same time as the core's thread: the code is written for two real CPUs. Indices are
+published with release stores and read with acquire loads, and "notify me" (the event index)
+is followed by a full barrier before the second look at the ring, as virtio_store_mb() /
+virtio_mb() do in drivers/virtio/virtio_ring.c; the mailbox (mailbox.c) has a lock. Every field
+is little-endian (a VIRTIO_F_VERSION_1 device, include/uapi/linux/virtio_ring.h,
+include/linux/rpmsg/byteorder.h).
+
+The module also holds the mailbox FIFO (mailbox.c) and Linux's end of the link per message
+(host_transport.c), appended to SOURCE from the files beside this one.
 
 Build: `python remote_fw/vring_build.py` (in place), or setup.py's cffi_modules at install time.
 This file is the only one in remote_fw that imports cffi; it is never imported at run time.
@@ -131,8 +137,9 @@ SOURCE = r"""
    here takes well under a microsecond, and a thread that gives the GIL away for it may wait a
    whole switch interval (5 ms) to get it back from a thread running Python (measured: round
    trips of 2-5 ms in tests/test_remote_core.py). The wrappers cffi generates below this text
-   use these two macros, so they become plain blocks. With the GIL held, the two CPUs' threads
-   never run in here at the same time; the barriers stay, as the protocol's documentation. */
+   use these two macros, so they become plain blocks. C callers from fusedev's FUSE loop come
+   in without the GIL, so the two CPUs' threads can be in here at once: the barriers and the
+   mailbox's lock are what keeps them apart. */
 #undef Py_BEGIN_ALLOW_THREADS
 #undef Py_END_ALLOW_THREADS
 #define Py_BEGIN_ALLOW_THREADS {
