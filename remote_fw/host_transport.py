@@ -167,7 +167,14 @@ class HostTransport:
         bottom = InterruptLine()
         self.c.irq_fd, self.c.bh_fd = irq.fd, bottom.fd
         handler = int(ffi.cast("uintptr_t", ffi.addressof(lib, "rpe_host_irq")))
-        controller.add(irq.fd, handler, self.c_host, self)
+        try:
+            controller.add(irq.fd, handler, self.c_host, self)
+        except OSError as exc:  # the controller has no line left: this task takes the kicks
+            log.warning("%s: interrupt line not handled in C (%s)", self._from_remote.name, exc)
+            self.c.irq_fd = self.c.bh_fd = -1
+            bottom.close()
+            await self._own_line(irq)
+            return
         self._from_remote.attach(irq)
         try:
             while True:

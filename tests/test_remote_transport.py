@@ -1,6 +1,7 @@
 """The transport as a debugger on the board would see it: vrings in shared memory, the rpmsg
 header, the mailbox FIFO. No firmware here: the test plays the remote side with DeviceTransport."""
 
+import errno
 import os
 import struct
 
@@ -175,3 +176,28 @@ async def test_a_poller_or_blocked_writer_is_told_when_tx_buffers_come_back():
         assert completions == ["tx done"]
         assert host.can_send()
         nursery.cancel_scope.cancel()
+
+
+async def test_linux_takes_its_kicks_itself_when_the_controller_has_no_line_left():
+    """fusedev's FUSE loop handles Linux's interrupt lines in C (interrupt_lines.c) up to a
+    limit; a link past it is served by its own task, and no message is lost."""
+    _shm, host, device, _to_remote, _ = make_link()
+    got = []
+    host.on_receive = lambda src, dst, data: got.append((src, dst, data))
+
+    class FullController:
+        def add(self, fd, handler, arg, owner):
+            raise OSError(errno.ENOSPC, "no interrupt line left")
+
+        def remove(self, fd):
+            raise AssertionError("a line that was never added is removed")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(host.run, FullController())
+        await trio.testing.wait_all_tasks_blocked()
+        assert device.try_send(14, 1024, b"hello")
+        with trio.fail_after(5):
+            while not got:
+                await trio.sleep(0.001)
+        nursery.cancel_scope.cancel()
+    assert got == [(14, 1024, b"hello")]
