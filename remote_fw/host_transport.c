@@ -6,7 +6,7 @@
  * - TX buffers as get_a_tx_buf hands them out: first the never-used ones in order
  *   (`last_sbuf`), then those the core returned on the used ring.
  * - rpe_host_send: rpmsg_send_offchannel_raw for a caller outside Python (fusedev's WRITE on an
- *   eptdev, fusedev/fuse/message_queue.c): TX buffer, header, payload, descriptor, avail ring,
+ *   eptdev, fusedev/fuse/eptdev_write.c): TX buffer, header, payload, descriptor, avail ring,
  *   kick. It does all or nothing: where the kernel would wait or fail (no TX buffer) or where
  *   the kick would have to queue behind others (the KickQueue holds kicks, or the mailbox is
  *   full), it returns 0 having touched nothing, and the caller takes the Python path.
@@ -14,7 +14,6 @@
  *   Python takes (fusedev's eptdev queues): each used RX buffer whose destination the sink
  *   accepts is delivered and posted again; at the first it does not accept, the ISR stops and
  *   leaves the rest of the ring to Python (`RPE_HOST_RX_LEFT`), which keeps the order.
- *
  * - rpe_host_irq: the ISR for a caller that waits on Linux's interrupt line itself (fusedev's
  *   FUSE loop, fusedev/fuse/interrupt_lines.c): what the ISR leaves to Python is kept in
  *   `deferred` and the bottom-half line (`bh_fd`) rung, which host_transport.py waits on.

@@ -5,8 +5,9 @@ pass. A kick goes straight into the mailbox when the FIFO has room, no earlier k
 queued and no latency is modelled; otherwise it queues here and `run` posts it — at its due
 time (kick time + `latency`, the core's interrupt latency towards Linux), less what the
 receiver's thread is known to need to wake up (Mailbox.lead, at most `latency`), so that its
-handler runs on time — and as soon as the receiver has freed a FIFO slot. The order is kept. `busy` (a C int) is non-zero while kicks
-wait here, so that Linux's per-message path in C (host_transport.c) never posts past them.
+handler runs on time — and as soon as the receiver has freed a FIFO slot. The order is kept.
+`busy` (a C int) is non-zero while kicks wait here, so that Linux's per-message path in C
+(host_transport.c) never posts past them.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 /*
  * Linux's interrupt lines from the cores' mailboxes, handled in C by the FUSE loop (the part
  * of an interrupt controller that calls a line's handler when it fires). fuse_build.py
- * appends this file; fusedev/fuse/interrupt_lines.py wraps it, and its loop (`rpe_loop_serve`,
- * `rpe_loop_block`) runs the handlers of the lines that were rung.
+ * appends this file; fusedev/fuse/interrupt_lines.py wraps it. The FUSE loop
+ * (`rpe_loop_serve`) runs the handlers of the lines that were rung, and so does
+ * `rpe_irqs_wait` below while trio sleeps.
  *
  * Why: a core's reply rings Linux's line (an eventfd). Waited on by a trio task, each ring
  * costs a pass of trio's loop and a Python ISR. Here the FUSE loop, which already waits for
@@ -95,7 +96,7 @@ static int rpe_irqs_run(struct rpe_irqs *irqs)
 
 /*
  * trio is about to sleep (fuse_session.py calls this from its `before_io_wait` instrument, with
- * trio's own timeout: nothing of trio's can run before then). Sleep here instead, on `loop_fd`
+ * trio's own timeout: nothing of trio's can run before then). Sleep here instead, on `trio_fd`
  * (trio's epoll set, which holds the FUSE loop's and so these lines), and handle the lines
  * rung meanwhile in C, sleeping on after each: a core's reply is delivered, and the READ
  * waiting for it answered, with no pass of trio's loop. Returns once something else is ready
@@ -103,16 +104,18 @@ static int rpe_irqs_run(struct rpe_irqs *irqs)
  * a wake-up from another thread, a signal), a handler left work for Python, or the timeout
  * passed; trio's own wait then finds what is ready at once.
  */
-static void rpe_irqs_wait(struct rpe_irqs *irqs, int loop_fd, int fuse_fd, int64_t timeout_ns)
+static void rpe_irqs_wait(struct rpe_irqs *irqs, int trio_fd, int fuse_fd, int64_t timeout_ns)
 {
-    struct pollfd pfd = {.fd = loop_fd, .events = POLLIN}, request = {.fd = fuse_fd, .events = POLLIN};
+    struct pollfd pfd = {.fd = trio_fd, .events = POLLIN};
+    struct pollfd request = {.fd = fuse_fd, .events = POLLIN};
     struct timespec start, ts;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
         int64_t left = timeout_ns;
         if (timeout_ns >= 0) {
             clock_gettime(CLOCK_MONOTONIC, &ts);
-            left -= (int64_t)(ts.tv_sec - start.tv_sec) * 1000000000 + (ts.tv_nsec - start.tv_nsec);
+            left -= (int64_t)(ts.tv_sec - start.tv_sec) * 1000000000
+                    + (ts.tv_nsec - start.tv_nsec);
             if (left < 0)
                 left = 0;
             ts.tv_sec = (time_t)(left / 1000000000);
