@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -84,19 +85,28 @@ def test_a_nonblocking_read_right_after_write_finds_no_reply_yet(default_board) 
     assert eagain >= 500, f"EAGAIN right after write() in {eagain} of 1000 tries"
 
 
-@pytest.fixture
-def board_1ms(tmp_path: Path) -> Iterator[Path]:
-    """AM62x whose M4F takes 2 × 500 µs of interrupt latency per message."""
-    board = tmp_path / "slow.toml"
-    board.write_text('soc = "AM62X"\n[cores.9]\nirq_latency_us = 500\n')
+@contextmanager
+def mounted_board_file(tmp_path: Path, text: str, ready: str) -> Iterator[Path]:
+    """`rpmsg-emu mount DIR --board FILE` of a board file holding `text`, in its own process
+    as for a user; DIR once `ready` (a path under it) exists."""
+    board = tmp_path / "board.toml"
+    board.write_text(text)
     root = tmp_path / "board"
     make_mount_dir(root)
     daemon = DaemonProcess([sys.executable, "-m", "fusedev.cli", "mount", str(root),
-                            "--board", str(board)], root, "dev/rpmsg_ctrl0")
+                            "--board", str(board)], root, ready)
     try:
         yield root
     finally:
         daemon.cleanup()
+
+
+@pytest.fixture
+def board_1ms(tmp_path: Path) -> Iterator[Path]:
+    """AM62x whose M4F takes 2 × 500 µs of interrupt latency per message."""
+    with mounted_board_file(tmp_path, 'soc = "AM62X"\n[cores.9]\nirq_latency_us = 500\n',
+                            "dev/rpmsg_ctrl0") as root:
+        yield root
 
 
 def test_a_reply_never_comes_before_the_modelled_latency(board_1ms: Path) -> None:
@@ -163,18 +173,12 @@ def kernel_round_trips(trace: TracePipe, count: int) -> dict[str, list[float]]:
 def board_200us(tmp_path: Path) -> Iterator[Path]:
     """AM64x: R5F core 2 takes 2 × 50 µs interrupt latency + 100 µs per message; core 3
     models nothing (the emulator's own kick → handler time)."""
-    board = tmp_path / "timed.toml"
-    board.write_text('soc = "AM64X"\n'
-                     '[cores.2]\nirq_latency_us = 50\nprocessing_us = 100\nper_byte_ns = 0\n'
-                     '[cores.3]\nirq_latency_us = 0\nprocessing_us = 0\nper_byte_ns = 0\n')
-    root = tmp_path / "board"
-    make_mount_dir(root)
-    daemon = DaemonProcess([sys.executable, "-m", "fusedev.cli", "mount", str(root),
-                            "--board", str(board)], root, "dev/rpmsg_ctrl1")
-    try:
+    with mounted_board_file(
+            tmp_path, 'soc = "AM64X"\n'
+            '[cores.2]\nirq_latency_us = 50\nprocessing_us = 100\nper_byte_ns = 0\n'
+            '[cores.3]\nirq_latency_us = 0\nprocessing_us = 0\nper_byte_ns = 0\n',
+            "dev/rpmsg_ctrl1") as root:
         yield root
-    finally:
-        daemon.cleanup()
 
 
 def test_a_configured_200_us_round_trip_is_measured_as_200_us(board_200us: Path) -> None:
