@@ -123,7 +123,8 @@ static int rpe_host_send(void *host, uint32_t src, uint32_t dst, const char *dat
     return 1;
 }
 
-/* The destination of the used RX buffer at rx_last_used, if its header can be read. */
+/* The destination of the used RX buffer at rx_last_used, if it is well formed (the checks of
+ * rpmsg_recv below); a malformed one is left to Python, which logs and drops it. */
 static int rpe_host_peek_dst(struct rpe_host *h, uint32_t *dst)
 {
     uint64_t addr; uint32_t id, len, dlen; uint16_t flags, next;
@@ -133,7 +134,8 @@ static int rpe_host_peek_dst(struct rpe_host *h, uint32_t *dst)
         return 0;
     vring_desc(h->rx, (uint16_t)id, &addr, &dlen, &flags, &next);
     off = pool_offset(h->rx, addr, dlen);
-    if (off == (size_t)-1 || dlen < RPMSG_HDR_SIZE)
+    if (off == (size_t)-1 || len > h->buf_size || len > dlen || len < RPMSG_HDR_SIZE
+        || ld16(h->rx->mem + off + 12) > len - RPMSG_HDR_SIZE)
         return 0;
     *dst = ld32(h->rx->mem + off + 4);
     return 1;
@@ -158,12 +160,9 @@ static int rpe_host_drain_rx(struct rpe_host *h, const struct rpe_rx_sink *sink)
             }
             res = rpmsg_recv(h->rx, &h->rx_last_used, used, h->buf_size, &msg, h->scratch);
             kick |= res & RPMSG_KICK;
-            if (res & RPMSG_OK) {
+            if (res & RPMSG_OK) {  /* as peeked, unless the buffer changed meanwhile */
                 sink->deliver(target, h->scratch, msg.len);
                 h->received_in_c++;
-            } else {  /* a header that lies about its length: Python logs it */
-                status |= RPE_HOST_RX_LEFT;
-                goto out;
             }
         }
         vring_set_used_event(h->rx, h->rx_last_used);
