@@ -33,8 +33,9 @@ class DaemonProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"daemon exited with {self.proc.returncode}:\n{self.log()}")
             if time.monotonic() > deadline:
+                log = self.log()
                 self.stop()
-                raise TimeoutError(f"{mount_dir / ready} did not appear:\n{self.log()}")
+                raise TimeoutError(f"{mount_dir / ready} did not appear:\n{log}")
             time.sleep(0.02)
 
     def log(self) -> str:

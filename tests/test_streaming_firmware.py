@@ -32,8 +32,10 @@ def flooding_board(tmp_path: Path) -> Iterator[tuple[Path, DaemonProcess]]:
                      "[cores.9.config]\nsize = 64\ncount = 1000000000\n")
     root = tmp_path / "board"
     make_mount_dir(root)
+    # rpmsg0: the source firmware's rpmsg_chrdev channel, once its announcement has been
+    # handled; rpmsg_ctrl0 comes earlier, at the core's virtio probe.
     daemon = DaemonProcess([sys.executable, "-m", "fusedev.cli", "mount", str(root),
-                            "--board", str(board)], root, "dev/rpmsg_ctrl0")
+                            "--board", str(board)], root, "dev/rpmsg0")
     try:
         yield root, daemon
     finally:
