@@ -76,7 +76,7 @@ def test_a_nonblocking_read_right_after_write_finds_no_reply_yet(default_board) 
     so the read that follows write() at once mostly gets EAGAIN, as on the board; select()
     then reports the reply when it has arrived. Mostly: the model's 32 µs is shorter than a
     cross-CPU wake-up of the client on a small VM, so a client that is slow to run again
-    after write() finds the reply there (70–88 % EAGAIN on the 2-vCPU VM, docs/firmware.md).
+    after write() finds the reply there (60–95 % EAGAIN on the 2-vCPU VM, docs/firmware.md).
     A reply given inside the write, as a synchronous emulator would, makes this 0 %."""
     root, _daemon = default_board
     fd = os.open(root / "dev" / create_ept(root, "eagain", ctrl=0), os.O_RDWR | os.O_NONBLOCK)
