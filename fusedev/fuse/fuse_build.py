@@ -406,176 +406,6 @@ static void rpe_free_buf(struct fuse_buf *buf)
     buf->mem = NULL;
 }
 
-/*
- * The receive loop (fusedev/fuse/fuse_session.py drives it from trio). One call reads requests
- * from /dev/fuse (non-blocking) and hands each to fuse_session_process_buf, which calls the
- * Python operation: Python is entered once per request, never for the read itself. trio still
- * owns the waiting: when /dev/fuse is empty the call returns and the session awaits the fd.
- *
- * Busy-polling (`spin`): a client whose next request follows its reply within microseconds
- * would otherwise send us to sleep and pay a wake-up, which across CPUs on a VM costs tens of
- * microseconds (an IPI and a VM exit). So before returning RPE_IDLE we poll /dev/fuse for up to
- * `window_ns`, yielding the CPU between polls (a client that shares our CPU runs then), and
- * stop at once when trio has other work: `wake_fd` is trio's epoll fd, readable as soon as any
- * fd trio waits for is (a reply from a core's thread, a signal, run_sync_soon).
- * The window adapts: it is `spin_max_ns` while requests follow one another within it (a spin
- * that catches a request, or a sleep that ended within it), and halves down to
- * `spin_max_ns / 8` after each spin that caught nothing. An idle daemon sleeps in trio and
- * spins not at all; one request a second costs at most one window.
- *
- * Interrupt lines (`irqs`, interrupt_lines.c): the loop waits for Linux's lines from the cores
- * as for /dev/fuse (`epfd` holds both, and is what trio waits for), and once /dev/fuse is
- * empty runs the handlers of the rung lines in C. Requests first: one already under way when
- * the interrupt came is served before it, as a syscall in progress would be on a board.
- * While trio sleeps, the lines' handlers run in C without waking it (`rpe_irqs_wait`).
- */
-#define RPE_DRAINED 0  /* /dev/fuse is empty after answering: call again (it spins) */
-#define RPE_BUSY 1     /* max_requests answered in a row: let trio's other tasks run */
-#define RPE_IDLE 2     /* empty after the spin: wait for the fd in trio */
-#define RPE_WOKEN 3    /* the spin saw trio's other work ready: let it run, then spin on */
-#define RPE_GONE 4     /* unmounted from outside, or the session exited */
-
-struct rpe_loop {
-    uint64_t served;     /* requests answered, for tests and the benchmark */
-    uint64_t spins;      /* spins started */
-    uint64_t spin_hits;  /* spins that caught a request */
-    uint64_t window_ns;  /* the current spin window */
-    uint64_t spin_max_ns;
-    uint64_t last_ns;    /* when the last request was read */
-    int slept;           /* the previous call returned RPE_IDLE */
-    int streak;          /* requests answered since trio last ran */
-    int epfd;            /* /dev/fuse and the interrupt lines: what trio waits for */
-    int fd;
-    int wake_fd;         /* -1: no wake fd, the spin only watches /dev/fuse */
-    struct rpe_irqs *irqs;
-    struct fuse_session *se;
-    struct fuse_buf buf;
-};
-
-static int rpe_irqs_run(struct rpe_irqs *irqs);
-static int rpe_irqs_epfd(const struct rpe_irqs *irqs);
-
-static uint64_t rpe_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static struct rpe_loop *rpe_loop_new(struct fuse_session *se, int wake_fd, uint64_t spin_max_ns,
-                                     struct rpe_irqs *irqs)
-{
-    struct rpe_loop *loop = calloc(1, sizeof(*loop));
-    struct epoll_event ev = {.events = EPOLLIN};
-    if (loop == NULL)
-        return NULL;
-    loop->se = se;
-    loop->fd = fuse_session_fd(se);
-    loop->wake_fd = wake_fd;
-    loop->irqs = irqs;
-    loop->spin_max_ns = loop->window_ns = spin_max_ns;
-    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (loop->epfd < 0 || epoll_ctl(loop->epfd, EPOLL_CTL_ADD, loop->fd, &ev) < 0
-        || (irqs != NULL && epoll_ctl(loop->epfd, EPOLL_CTL_ADD, rpe_irqs_epfd(irqs), &ev) < 0)) {
-        if (loop->epfd >= 0)
-            close(loop->epfd);
-        free(loop);
-        return NULL;
-    }
-    return loop;
-}
-
-static void rpe_loop_free(struct rpe_loop *loop)
-{
-    close(loop->epfd);
-    free(loop->buf.mem);
-    free(loop);
-}
-
-/* Run the handlers of the interrupt lines that were rung; 1 if any ran. */
-static int rpe_loop_interrupts(struct rpe_loop *loop)
-{
-    return loop->irqs != NULL && (rpe_irqs_run(loop->irqs) & 1);  /* RPE_IRQS_RAN */
-}
-
-/* Poll until /dev/fuse has a request or a line was rung (RPE_DRAINED: go and serve it), trio
- * has other work (RPE_WOKEN), or the window passes (RPE_IDLE). */
-static int rpe_loop_spin(struct rpe_loop *loop)
-{
-    struct pollfd fds[2] = {{.fd = loop->epfd, .events = POLLIN},
-                            {.fd = loop->wake_fd, .events = POLLIN}};
-    uint64_t deadline = rpe_now_ns() + loop->window_ns;
-
-    loop->spins++;
-    do {
-        if (poll(fds, loop->wake_fd >= 0 ? 2 : 1, 0) > 0) {
-            if (fds[0].revents) {  /* a request or a line, or POLLERR once unmounted */
-                loop->spin_hits++;
-                loop->window_ns = loop->spin_max_ns;
-                return RPE_DRAINED;
-            }
-            return RPE_WOKEN;
-        }
-        sched_yield();
-    } while (rpe_now_ns() < deadline);
-    loop->window_ns = loop->window_ns / 2 > loop->spin_max_ns / 8 ? loop->window_ns / 2
-                                                                   : loop->spin_max_ns / 8;
-    return RPE_IDLE;
-}
-
-/*
- * Answer requests until /dev/fuse is empty; see the status codes above (or -errno). A call
- * that answered nothing spins once before giving up; one that answered something returns
- * RPE_DRAINED instead, since its operations may have made trio tasks runnable, which the
- * session must let run before spinning. `max_requests` in a row (counted across calls, until
- * trio next runs) return RPE_BUSY.
- */
-static int rpe_loop_serve(struct rpe_loop *loop, int max_requests)
-{
-    int served = 0;
-
-    if (loop->slept) {  /* woken by trio: was the gap short enough for a spin to catch? */
-        loop->slept = 0;
-        if (rpe_now_ns() - loop->last_ns <= loop->spin_max_ns)
-            loop->window_ns = loop->spin_max_ns;
-    }
-    while (!fuse_session_exited(loop->se)) {
-        int res = fuse_session_receive_buf(loop->se, &loop->buf);
-        if (res == -EINTR)
-            continue;
-        if (res == -EAGAIN) {
-            int status;
-            if (rpe_loop_interrupts(loop)) {
-                served = 1;  /* a handler may have answered READs: look again */
-                continue;
-            }
-            if (served)
-                return RPE_DRAINED;
-            status = loop->window_ns ? rpe_loop_spin(loop) : RPE_IDLE;
-            if (status == RPE_DRAINED) {
-                served = -1;  /* spin once per call: the next EAGAIN returns RPE_DRAINED */
-                continue;
-            }
-            loop->slept = status == RPE_IDLE;
-            loop->streak = 0;  /* trio runs next */
-            return status;
-        }
-        if (res == 0)
-            return RPE_GONE;  /* ENODEV: unmounted from outside */
-        if (res < 0)
-            return res;
-        loop->last_ns = rpe_now_ns();
-        fuse_session_process_buf(loop->se, &loop->buf);
-        loop->served++;
-        served = 1;
-        if (++loop->streak >= max_requests) {
-            loop->streak = 0;
-            return RPE_BUSY;
-        }
-    }
-    return RPE_GONE;
-}
-
 static size_t rpe_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const char *name,
                                fuse_ino_t ino, unsigned mode, int64_t off)
 {
@@ -586,11 +416,12 @@ static size_t rpe_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const 
     return fuse_add_direntry(req, buf, bufsize, name, &st, (off_t)off);
 }
 """
-# The endpoint device's receive queue, its WRITE, the endpoints Linux's ISR delivers to, and
-# Linux's interrupt lines, in files of their own (named after what they model), in that order.
+# The endpoint device's receive queue, its WRITE, the endpoints Linux's ISR delivers to,
+# Linux's interrupt lines and the session's receive loop, in files of their own (named after
+# what they model), in that order.
 SOURCE += "".join((Path(__file__).resolve().parent / name).read_text(encoding="utf-8")
                   for name in ("message_queue.c", "eptdev_write.c", "endpoint_table.c",
-                               "interrupt_lines.c"))
+                               "interrupt_lines.c", "receive_loop.c"))
 
 
 def _pkg_config(*args: str) -> list[str]:

@@ -33,7 +33,7 @@ FSNAME = "rpmsg-emu"
 REQUESTS_PER_CHECKPOINT = 64
 
 # How long the receive loop busy-polls an empty /dev/fuse before sleeping, while requests keep
-# coming (fuse_build.py `rpe_loop_spin`: adaptive, never when idle). Waking a sleeping daemon
+# coming (receive_loop.c `rpe_loop_spin`: adaptive, never when idle). Waking a sleeping daemon
 # from another CPU costs tens of microseconds on a VM; a client that answers its reply within
 # this window finds us awake. 0 turns busy-polling off.
 SPIN_NS = int(os.environ.get("RPMSG_EMU_FUSE_SPIN_NS", "50000"))
@@ -143,7 +143,7 @@ class FuseMount:
         handled in C: `_InterruptsWhileTrioSleeps`).
 
         Each call answers a burst of requests; its status says what trio must do next
-        (fuse_build.py documents the codes and the busy-polling).
+        (receive_loop.c documents the codes and the busy-polling).
         """
         fd = lib.fuse_session_fd(session)
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
