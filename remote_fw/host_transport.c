@@ -106,13 +106,8 @@ static int rpe_host_send(void *host, uint32_t src, uint32_t dst, const char *dat
 {
     struct rpe_host *h = host;
     int head, status;
-    if (len > h->buf_size - RPMSG_HDR_SIZE || *h->kicks_busy || !rpe_host_tx_free(h))
-        return 0;
-    /* Only this thread sends into to_remote, so a free slot seen now is still free below. */
-    pthread_mutex_lock(&h->to_remote->lock);
-    status = h->to_remote->count < h->to_remote->depth || h->to_remote->severed;
-    pthread_mutex_unlock(&h->to_remote->lock);
-    if (!status)
+    if (len > h->buf_size - RPMSG_HDR_SIZE || *h->kicks_busy || !rpe_host_tx_free(h)
+        || !rpe_mbox_has_room(h->to_remote))  /* this thread is its only sender */
         return 0;
     head = rpe_host_get_tx_buf(h);
     status = rpmsg_post(h->tx, (uint16_t)head, h->tx_base + (uint64_t)head * h->buf_size,

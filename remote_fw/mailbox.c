@@ -114,6 +114,17 @@ static int rpe_mbox_try_send(struct rpe_mbox *mb, uint32_t msg, double posted)
     return sent;
 }
 
+/* Would a send be accepted now (a free slot, or severed)? Only the sender's thread fills the
+ * FIFO, so for it the answer holds until it sends. */
+static int rpe_mbox_has_room(struct rpe_mbox *mb)
+{
+    int room;
+    pthread_mutex_lock(&mb->lock);
+    room = mb->count < mb->depth || mb->severed;
+    pthread_mutex_unlock(&mb->lock);
+    return room;
+}
+
 /* The receiver's ISR: the oldest entry (1), or 0 when empty. */
 static int rpe_mbox_take(struct rpe_mbox *mb, uint32_t *msg, double *posted)
 {

@@ -29,41 +29,19 @@ struct rpe_rx_sink {
 
 #define RPE_WOKEN_MAX 32
 
-struct rpe_ept_slot { uint32_t addr; struct rpe_mqueue *q; };
-
 struct rpe_ept_table {
     struct rpe_rx_sink sink;     /* first: the table is passed as its sink */
     const int *trace_on;
-    size_t cap, used;            /* cap: 0 or a power of two, kept under half full */
-    struct rpe_ept_slot *slots;
+    struct rpe_map eps;          /* (address, 0) -> queue (hash_map.c) */
     unsigned nwoken;
     uint64_t woken[RPE_WOKEN_MAX];
 };
-
-static size_t rpe_ept_slot_of(const struct rpe_ept_table *t, uint32_t addr)
-{
-    size_t i = (size_t)((addr * 0x9E3779B1u) & (t->cap - 1));
-    while (t->slots[i].q != NULL && t->slots[i].addr != addr)
-        i = (i + 1) & (t->cap - 1);
-    return i;
-}
-
-static struct rpe_mqueue *rpe_ept_find(const struct rpe_ept_table *t, uint32_t addr)
-{
-    return t->used ? t->slots[rpe_ept_slot_of(t, addr)].q : NULL;
-}
-
-/* Would pushing into `q` answer a waiting READ (else the message is queued)? */
-static int rpe_mq_answers_now(const struct rpe_mqueue *q)
-{
-    return q->readers != NULL && q->readers->armed && !rpe_mq_held(q);
-}
 
 static void *rpe_ept_lookup(void *ctx, uint32_t dst)
 {
     struct rpe_ept_table *t = ctx;
     struct rpe_mqueue *q;
-    if (*t->trace_on || (q = rpe_ept_find(t, dst)) == NULL)
+    if (*t->trace_on || (q = rpe_map_find(&t->eps, dst, 0)) == NULL)
         return NULL;
     if (!rpe_mq_answers_now(q) && t->nwoken == RPE_WOKEN_MAX)
         return NULL;
@@ -99,67 +77,32 @@ static struct rpe_ept_table *rpe_ept_table_new(const int *trace_on)
 
 static void rpe_ept_table_free(struct rpe_ept_table *t)
 {
-    for (size_t i = 0; i < t->cap; i++)
-        if (t->slots[i].q != NULL)
-            t->slots[i].q->table = NULL;
-    free(t->slots);
+    for (size_t i = 0; i < t->eps.cap; i++)
+        if (t->eps.slots[i].value != NULL)
+            ((struct rpe_mqueue *)t->eps.slots[i].value)->table = NULL;
+    free(t->eps.slots);
     free(t);
-}
-
-static int rpe_ept_grow(struct rpe_ept_table *t)
-{
-    struct rpe_ept_slot *old = t->slots;
-    size_t old_cap = t->cap, cap = old_cap ? old_cap * 2 : 16;
-    struct rpe_ept_slot *slots = calloc(cap, sizeof(*slots));
-    if (slots == NULL)
-        return -ENOMEM;
-    t->slots = slots;
-    t->cap = cap;
-    for (size_t i = 0; i < old_cap; i++)
-        if (old[i].q != NULL)
-            t->slots[rpe_ept_slot_of(t, old[i].addr)] = old[i];
-    free(old);
-    return 0;
 }
 
 /* Endpoint `addr` delivers into `q` (an eptdev bound to it). */
 static int rpe_ept_add(struct rpe_ept_table *t, uint32_t addr, struct rpe_mqueue *q)
 {
-    size_t i;
-    if (2 * (t->used + 1) > t->cap && rpe_ept_grow(t) < 0)
+    void *replaced;
+    if (rpe_map_put(&t->eps, addr, 0, q, &replaced) < 0)
         return -ENOMEM;
-    i = rpe_ept_slot_of(t, addr);
-    if (t->slots[i].q == NULL)
-        t->used++;
-    else
-        t->slots[i].q->table = NULL;
-    t->slots[i] = (struct rpe_ept_slot){addr, q};
+    if (replaced != NULL)
+        ((struct rpe_mqueue *)replaced)->table = NULL;
     q->table = t;
     q->table_addr = addr;
     return 0;
 }
 
-/* Endpoint `addr` is gone: remove it, moving back the entries that probed past its slot. */
+/* Endpoint `addr` is gone: its messages go to Python again. */
 static void rpe_ept_remove(struct rpe_ept_table *t, uint32_t addr)
 {
-    size_t mask, hole, i;
-    if (!t->used)
-        return;
-    mask = t->cap - 1;
-    hole = i = rpe_ept_slot_of(t, addr);
-    if (t->slots[hole].q == NULL)
-        return;
-    t->slots[hole].q->table = NULL;
-    t->slots[hole].q = NULL;
-    t->used--;
-    while (t->slots[i = (i + 1) & mask].q != NULL) {
-        size_t home = (size_t)((t->slots[i].addr * 0x9E3779B1u) & mask);
-        if (((i - home) & mask) >= ((i - hole) & mask)) {
-            t->slots[hole] = t->slots[i];
-            t->slots[i].q = NULL;
-            hole = i;
-        }
-    }
+    struct rpe_mqueue *q = rpe_map_remove(&t->eps, addr, 0);
+    if (q != NULL)
+        q->table = NULL;
 }
 
 /* The owner keys of the queues that queued messages since the last call (up to `max`). */

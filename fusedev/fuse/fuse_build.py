@@ -416,12 +416,12 @@ static size_t rpe_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const 
     return fuse_add_direntry(req, buf, bufsize, name, &st, (off_t)off);
 }
 """
-# The endpoint device's receive queue, its WRITE, the endpoints Linux's ISR delivers to,
-# Linux's interrupt lines and the session's receive loop, in files of their own (named after
-# what they model), in that order.
+# A hash map, the endpoint device's receive queue, its WRITE, the endpoints Linux's ISR
+# delivers to, Linux's interrupt lines and the session's receive loop, in files of their own
+# (named after what they model), in that order.
 SOURCE += "".join((Path(__file__).resolve().parent / name).read_text(encoding="utf-8")
-                  for name in ("message_queue.c", "eptdev_write.c", "endpoint_table.c",
-                               "interrupt_lines.c", "receive_loop.c"))
+                  for name in ("hash_map.c", "message_queue.c", "eptdev_write.c",
+                               "endpoint_table.c", "interrupt_lines.c", "receive_loop.c"))
 
 
 def _pkg_config(*args: str) -> list[str]:

@@ -82,91 +82,34 @@ static void rpe_ept_remove(struct rpe_ept_table *t, uint32_t addr);
 
 static void rpe_mq_interrupt(fuse_req_t req, void *data);
 
-/* ---- the table (session, fh) -> queue: open addressing, linear probing ---------------- */
-
-struct rpe_fh_slot { void *session; uint64_t fh; struct rpe_mqueue *q; };
+/* ---- the table (session, fh) -> queue (hash_map.c), shared by the sessions ------------- */
 
 static pthread_mutex_t rpe_fh_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct rpe_fh_slot *rpe_fh_slots;
-static size_t rpe_fh_cap, rpe_fh_used;  /* cap: 0 or a power of two, kept under half full */
-
-static size_t rpe_fh_hash(void *session, uint64_t fh)
-{
-    uint64_t h = (fh ^ (uint64_t)(uintptr_t)session) * 0x9E3779B97F4A7C15u;
-    return (size_t)(h >> 32) & (rpe_fh_cap - 1);
-}
-
-static size_t rpe_fh_slot_of(void *session, uint64_t fh)  /* its slot, or the free one */
-{
-    size_t i = rpe_fh_hash(session, fh);
-    while (rpe_fh_slots[i].q != NULL &&
-           (rpe_fh_slots[i].session != session || rpe_fh_slots[i].fh != fh))
-        i = (i + 1) & (rpe_fh_cap - 1);
-    return i;
-}
-
-static int rpe_fh_grow(void)
-{
-    struct rpe_fh_slot *old = rpe_fh_slots;
-    size_t old_cap = rpe_fh_cap, cap = old_cap ? old_cap * 2 : 64;
-    struct rpe_fh_slot *slots = calloc(cap, sizeof(*slots));
-    if (slots == NULL)
-        return -ENOMEM;
-    rpe_fh_slots = slots;
-    rpe_fh_cap = cap;
-    for (size_t i = 0; i < old_cap; i++)
-        if (old[i].q != NULL)
-            rpe_fh_slots[rpe_fh_slot_of(old[i].session, old[i].fh)] = old[i];
-    free(old);
-    return 0;
-}
+static struct rpe_map rpe_fh_map;
 
 static struct rpe_mqueue *rpe_fh_find(void *session, uint64_t fh)
 {
-    struct rpe_mqueue *q = NULL;
+    struct rpe_mqueue *q;
     pthread_mutex_lock(&rpe_fh_lock);
-    if (rpe_fh_used)
-        q = rpe_fh_slots[rpe_fh_slot_of(session, fh)].q;
+    q = rpe_map_find(&rpe_fh_map, (uint64_t)(uintptr_t)session, fh);
     pthread_mutex_unlock(&rpe_fh_lock);
     return q;
 }
 
 static int rpe_fh_add(void *session, uint64_t fh, struct rpe_mqueue *q)
 {
-    int err = 0;
+    void *replaced;
+    int err;
     pthread_mutex_lock(&rpe_fh_lock);
-    if (2 * (rpe_fh_used + 1) > rpe_fh_cap)
-        err = rpe_fh_grow();
-    if (!err) {
-        size_t i = rpe_fh_slot_of(session, fh);
-        if (rpe_fh_slots[i].q == NULL)
-            rpe_fh_used++;
-        rpe_fh_slots[i] = (struct rpe_fh_slot){session, fh, q};
-    }
+    err = rpe_map_put(&rpe_fh_map, (uint64_t)(uintptr_t)session, fh, q, &replaced);
     pthread_mutex_unlock(&rpe_fh_lock);
     return err;
 }
 
-/* Remove an entry, moving back the ones after it that probed past its slot. */
 static void rpe_fh_remove(void *session, uint64_t fh)
 {
     pthread_mutex_lock(&rpe_fh_lock);
-    if (rpe_fh_used) {
-        size_t mask = rpe_fh_cap - 1, hole = rpe_fh_slot_of(session, fh), i = hole;
-        if (rpe_fh_slots[hole].q != NULL) {
-            rpe_fh_slots[hole].q = NULL;
-            rpe_fh_used--;
-            while (rpe_fh_slots[i = (i + 1) & mask].q != NULL) {
-                size_t home = rpe_fh_hash(rpe_fh_slots[i].session, rpe_fh_slots[i].fh);
-                /* stays unless its home is cyclically outside (hole, i] */
-                if (((i - home) & mask) >= ((i - hole) & mask)) {
-                    rpe_fh_slots[hole] = rpe_fh_slots[i];
-                    rpe_fh_slots[i].q = NULL;
-                    hole = i;
-                }
-            }
-        }
-    }
+    rpe_map_remove(&rpe_fh_map, (uint64_t)(uintptr_t)session, fh);
     pthread_mutex_unlock(&rpe_fh_lock);
 }
 
@@ -183,6 +126,12 @@ static struct rpe_mqueue *rpe_mq_new(uint64_t owner)
 static int rpe_mq_held(const struct rpe_mqueue *q)
 {
     return q->held != NULL && *q->held;
+}
+
+/* Would a message pushed now go to a waiting READ (else it is queued)? */
+static int rpe_mq_answers_now(const struct rpe_mqueue *q)
+{
+    return q->readers != NULL && q->readers->armed && !rpe_mq_held(q);
 }
 
 /* Take `r` off the waiting READs and free it; its request, still unanswered, is returned. */
@@ -270,7 +219,7 @@ static int rpe_mq_push(struct rpe_mqueue *q, const char *data, size_t len)
 {
     struct rpe_msg *m;
     q->pushed++;
-    while (q->readers != NULL && q->readers->armed && !rpe_mq_held(q)) {
+    while (rpe_mq_answers_now(q)) {
         size_t size = q->readers->size;
         fuse_req_t req = rpe_mq_take_reader(q, q->readers);
         if (fuse_reply_buf(req, data, len < size ? len : size) != -ENOENT) {
@@ -313,7 +262,7 @@ static long rpe_mq_take(struct rpe_mqueue *q, char *buf, size_t size)
 static int rpe_mq_flush(struct rpe_mqueue *q)
 {
     int answered = 0;
-    while (q->head != NULL && q->readers != NULL && q->readers->armed && !rpe_mq_held(q)) {
+    while (q->head != NULL && rpe_mq_answers_now(q)) {
         size_t size = q->readers->size;
         answered += rpe_mq_answer(q, rpe_mq_take_reader(q, q->readers), size);
     }
