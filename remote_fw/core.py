@@ -261,7 +261,7 @@ class RemoteCore:
         firmware's main."""
         timer = DeadlineTimer()
         device = DeviceTransport(run.shm, run.to_remote, run.to_host, self.timing, timer,
-                                 self.faults)
+                                 self.faults, run.cpu.idle if run.cpu is not None else None)
         endpoints = EndpointTable(device, run.trace)
         ctx = FirmwareContext(self.name, run.config, endpoints, run.trace, self.dma)
         try:

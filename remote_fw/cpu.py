@@ -25,6 +25,8 @@ from typing import Awaitable, Callable
 
 import trio
 
+from .cpu_idle import CpuIdle
+
 log = logging.getLogger(__name__)
 
 SWITCH_INTERVAL = 0.001
@@ -98,6 +100,8 @@ class CoreCpu:
         self._scope: trio.CancelScope | None = None
         self._halted = False
         self._watch = _LoopWatch()
+        self.idle = CpuIdle(self._watch)
+        """Lets the core's ISR task wait for its next interrupt in C (cpu_idle.py)."""
         self._thread = threading.Thread(target=self._run, name=f"core {name}", daemon=True)
 
     def start(self) -> None:
@@ -183,7 +187,7 @@ class CoreCpu:
         _no_wakeup_preemption()
         try:
             try:
-                trio.run(self._main, instruments=[self._watch])
+                trio.run(self._main, instruments=[self._watch, self.idle])
             except BaseException as exc:  # anything the firmware raised stays in this core
                 error = exc
             self._on_exit(error)

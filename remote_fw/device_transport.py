@@ -22,6 +22,7 @@ from typing import Any, Callable, Coroutine, Generator
 
 import trio
 
+from .cpu_idle import CpuIdle
 from .deadline_timer import DeadlineTimer
 from .faults import Faults
 from .kick_queue import KickQueue
@@ -102,6 +103,7 @@ class DeviceTransport:
         timing: CoreTiming | None = None,
         timer: DeadlineTimer | None = None,
         faults: Faults | None = None,
+        idle: CpuIdle | None = None,
     ) -> None:
         self.mtu = shm.buf_size - RPMSG_HDR_SIZE
         self.timing = timing or CoreTiming()
@@ -112,6 +114,7 @@ class DeviceTransport:
         self._inbound = shm.vrings[VRING_HOST_TO_REMOTE]
         self._outbound = shm.vrings[VRING_REMOTE_TO_HOST]
         self._from_host = from_host
+        self._idle = idle
         self._kicks = KickQueue(to_host, self.timing.irq_latency, self.timer.sleep_until)
         self._in_last_avail = new_index()
         self._out_last_avail = new_index()
@@ -142,9 +145,12 @@ class DeviceTransport:
         waits (an async callback that waits, modelled processing time, a stall), the
         standby ISR (`_standby_isr`) takes kicks instead, so a callback waiting for Linux's
         buffers still hears of them. Without `rx_pass` inbound kicks are only noted (a test
-        that calls take_received itself).
+        that calls take_received itself). With `idle` (the core's CpuIdle), the wait for the
+        next kick is in C while nothing else of the loop can run (cpu_idle.py).
         """
-        mailbox, latency = self._from_host, self.timing.irq_latency
+        mailbox, latency, idle = self._from_host, self.timing.irq_latency, self._idle
+        if idle is not None:
+            idle.serve()
         irq = InterruptLine()
         standby = irq.dup()
         try:
@@ -156,7 +162,8 @@ class DeviceTransport:
                     while True:
                         entry = mailbox.take()
                         if entry is None:
-                            await irq.wait()
+                            if idle is None or not idle.wait_for_interrupt(irq.fd):
+                                await irq.wait()
                             continue
                         vring, posted = entry
                         if latency:

@@ -16,8 +16,9 @@ virtio_mb() do in drivers/virtio/virtio_ring.c; the mailbox (mailbox.c) has a lo
 is little-endian (a VIRTIO_F_VERSION_1 device, include/uapi/linux/virtio_ring.h,
 include/linux/rpmsg/byteorder.h).
 
-The module also holds the mailbox FIFO (mailbox.c) and Linux's end of the link per message
-(host_transport.c), appended to SOURCE from the files beside this one.
+The module also holds the mailbox FIFO (mailbox.c), Linux's end of the link per message
+(host_transport.c) and a core's idle wait for its interrupt (cpu_idle.c), appended to SOURCE
+from the files beside this one.
 
 Build: `python remote_fw/vring_build.py` (in place), or setup.py's cffi_modules at install time.
 This file is the only one in remote_fw that imports cffi; it is never imported at run time.
@@ -126,6 +127,12 @@ int rpe_host_take_deferred(struct rpe_host *h);
 #define RPE_HOST_KICK ...
 #define RPE_HOST_UNKNOWN ...
 #define RPE_HOST_SINK ...
+
+/* cpu_idle.c: a core's ISR task sleeping on its mailbox line (WFI) */
+struct rpe_wfi_stats { uint64_t sleeps, rung; };
+int rpe_cpu_wfi(struct rpe_wfi_stats *stats, int line_fd, int loop_fd, double deadline);
+#define RPE_WFI_RUNG ...
+#define RPE_WFI_LOOP ...
 """
 
 SOURCE = r"""
@@ -393,11 +400,11 @@ int rpmsg_recv(struct vring_c *vr, uint16_t *last_used, uint16_t used, uint32_t 
 }
 """
 
-# The mailbox and Linux's per-message path, in files of their own (named after what they
-# model), after the ring code they use.
+# The mailbox, Linux's per-message path and a core's idle wait, in files of their own (named
+# after what they model), after the ring code they use.
 _HERE = Path(__file__).resolve().parent
 SOURCE += "".join((_HERE / name).read_text(encoding="utf-8")
-                  for name in ("mailbox.c", "host_transport.c"))
+                  for name in ("mailbox.c", "host_transport.c", "cpu_idle.c"))
 
 _LIMITED_API_3_11 = "0x030B0000"
 

@@ -1,6 +1,7 @@
 """Shared fixtures: an emulated board mounted for the test (`emu`), chosen by a marker."""
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,11 @@ from fusedev.fuse import mountpoint
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # A shell runs a background job (`cmd &` in a script) with SIGINT ignored, and every
+    # client the tests start would inherit that: the Ctrl-C tests would see clients that
+    # cannot be interrupted. Clients get the disposition a user's terminal gives them.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     config.addinivalue_line(
         "markers", "board(soc='am62x', kernel='ti-6.x', firmware=None): the board `emu` mounts")
 
