@@ -19,6 +19,7 @@ from fusedev.fuse._fuse_cffi import ffi, lib
 # Imported from the C entry points so that they are registered with libfuse's ops table.
 from fusedev.fuse.fuse_entry_points import Operations
 from fusedev.fuse.interrupt_lines import InterruptLines
+from fusedev.fuse.trio_idle import TrioIdle
 from fusedev.fuse.vfs import Directory
 
 log = logging.getLogger(__name__)
@@ -65,23 +66,6 @@ def _trio_internals() -> tuple[Any, int]:
         return None, -1
 
 
-class _InterruptsWhileTrioSleeps(trio.abc.Instrument):
-    """While trio sleeps, Linux's interrupt lines are handled in C (interrupt_lines.c
-    `rpe_irqs_wait`): a core's reply reaches the READ waiting for it without waking trio.
-
-    trio calls `before_io_wait` when it is about to wait for I/O, with how long it may: no
-    task can run until then. A timeout of 0 (a task is runnable) returns at once."""
-
-    def __init__(self, lines: InterruptLines, trio_fd: int, fuse_fd: int) -> None:
-        self._lines = lines.c
-        self._trio_fd = trio_fd
-        self._fuse_fd = fuse_fd
-
-    def before_io_wait(self, timeout: float) -> None:
-        if timeout > 0 and self._lines.n:
-            lib.rpe_irqs_wait(self._lines, self._trio_fd, self._fuse_fd, int(timeout * 1e9))
-
-
 class FuseMount:
     """One FUSE mount of a vfs tree."""
 
@@ -94,6 +78,8 @@ class FuseMount:
         self.ops: Operations | None = None
         self.irq_lines = InterruptLines()
         """Linux's interrupt lines from the cores, whose handlers the receive loop runs in C."""
+        self.trio_idle: TrioIdle | None = None
+        """How the receive loop waits while trio has nothing else to run (None: not serving)."""
         self._cancel = trio.CancelScope()
 
     def _mount_args(self) -> list[bytes]:
@@ -139,8 +125,9 @@ class FuseMount:
 
     async def _receive_loop(self, session: Any) -> None:
         """Serve until unmounted: the C loop (`rpe_loop_serve`) reads and dispatches and runs
-        the rung interrupt lines' handlers, trio waits (and while it sleeps, the lines are
-        handled in C: `_InterruptsWhileTrioSleeps`).
+        the rung interrupt lines' handlers, trio waits. While trio has nothing else to run,
+        the waiting is in C too (trio_idle.py): the lines are handled while trio sleeps, and
+        the loop sleeps and serves on in its own step while nothing else has run.
 
         Each call answers a burst of requests; its status says what trio must do next
         (receive_loop.c documents the codes and the busy-polling).
@@ -151,13 +138,15 @@ class FuseMount:
         loop = lib.rpe_loop_new(session, wake_fd, spin_ns(), self.irq_lines.c)
         if loop == ffi.NULL:
             raise OSError(errno.ENOMEM, "rpe_loop_new")
-        instrument = None
+        idle = None
         if wake_fd >= 0:
-            instrument = _InterruptsWhileTrioSleeps(self.irq_lines, wake_fd, fd)
-            trio.lowlevel.add_instrument(instrument)
+            idle = self.trio_idle = TrioIdle(self.irq_lines, wake_fd, fd)
+            trio.lowlevel.add_instrument(idle)
         try:
             while True:
                 status = lib.rpe_loop_serve(loop, REQUESTS_PER_CHECKPOINT)
+                if status == lib.RPE_IDLE and idle is not None and idle.c.quiet:
+                    status = lib.rpe_loop_idle(loop, idle.c, REQUESTS_PER_CHECKPOINT)
                 if status == lib.RPE_DRAINED:
                     # Our operations may have woken tasks: they run before we spin.
                     if runner is None or runner.runq:
@@ -171,11 +160,13 @@ class FuseMount:
                 else:
                     raise OSError(-status, "reading /dev/fuse failed")
         finally:
-            if instrument is not None:
-                trio.lowlevel.remove_instrument(instrument)
+            if idle is not None:
+                trio.lowlevel.remove_instrument(idle)
             log.debug("served %d requests; busy-polled %d times, %d caught a request; "
-                      "handled %d interrupts; slept %d times in C while trio idled", loop.served,
-                      loop.spins, loop.spin_hits, self.irq_lines.handled, self.irq_lines.c.waits)
+                      "handled %d interrupts; slept %d times in C while trio slept and %d in "
+                      "the loop's step", loop.served, loop.spins, loop.spin_hits,
+                      self.irq_lines.handled, self.irq_lines.c.waits,
+                      idle.c.sleeps if idle is not None else 0)
             lib.rpe_loop_free(loop)
 
     def close(self) -> None:

@@ -22,6 +22,12 @@
  * empty runs the handlers of the rung lines in C. Requests first: one already under way when
  * the interrupt came is served before it, as a syscall in progress would be on a board.
  * While trio sleeps, the lines' handlers run in C without waking it (`rpe_irqs_wait`).
+ *
+ * Sleeping in the loop's own step (`rpe_loop_idle`): when nothing but the FUSE task has run
+ * or become runnable since trio last found nothing to run (fusedev/fuse/trio_idle.py keeps
+ * `struct rpe_idle` from trio's instrument hooks), the task sleeps on `epfd` here instead of
+ * returning to trio, and serves what comes in the same step: a request and the interrupt that
+ * answers it cost no pass of trio's loop, and need the GIL only for Python operations.
  */
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -169,4 +175,47 @@ static int rpe_loop_serve(struct rpe_loop *loop, int max_requests)
         }
     }
     return RPE_GONE;
+}
+
+/* What trio's instrument hooks tell the loop (trio_idle.py): `quiet` while nothing but the
+ * FUSE task has run or become runnable since trio found nothing to run, until `deadline`
+ * (CLOCK_MONOTONIC seconds: trio's next timer then); `sleeps` here, of which `woken` ended
+ * with a request or a line, served in the same step (tests, benchmark). */
+struct rpe_idle { int quiet; double deadline; uint64_t sleeps, woken; };
+
+/*
+ * After RPE_IDLE, while `idle->quiet`: sleep on `epfd` (requests, lines) and trio's `wake_fd`
+ * until `idle->deadline`, and serve what comes here. Returns RPE_IDLE when trio must wait
+ * instead (its fds or wake-up, its deadline, a signal: trio's own wait then finds them),
+ * RPE_DRAINED when an operation made a task runnable (the quiet ended), or what the serving
+ * returned otherwise (RPE_BUSY, RPE_WOKEN, RPE_GONE, -errno). Called without the GIL.
+ */
+static int rpe_loop_idle(struct rpe_loop *loop, struct rpe_idle *idle, int max_requests)
+{
+    struct pollfd fds[2] = {{.fd = loop->epfd, .events = POLLIN},
+                            {.fd = loop->wake_fd, .events = POLLIN}};
+    int status = RPE_IDLE;
+
+    for (;;) {
+        if (!idle->quiet)
+            return RPE_DRAINED;
+        if (status == RPE_IDLE) {
+            struct timespec now, left;
+            double seconds;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            seconds = idle->deadline - ((double)now.tv_sec + (double)now.tv_nsec * 1e-9);
+            if (seconds <= 0 || loop->wake_fd < 0)
+                return RPE_IDLE;
+            left.tv_sec = (time_t)seconds;
+            left.tv_nsec = (long)((seconds - (double)left.tv_sec) * 1e9);
+            idle->sleeps++;
+            if (ppoll(fds, 2, &left, NULL) <= 0 || fds[1].revents != 0 || fds[0].revents == 0)
+                return RPE_IDLE;
+            idle->woken++;
+            loop->slept = 1;  /* woken from a sleep, as by trio (the spin window) */
+        }
+        status = rpe_loop_serve(loop, max_requests);  /* RPE_DRAINED: serve on, as trio would */
+        if (status != RPE_IDLE && status != RPE_DRAINED)
+            return status;
+    }
 }
