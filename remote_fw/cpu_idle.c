@@ -9,45 +9,88 @@
  * of trio's loop (epoll, reschedule, a task switch): 9 of the core's 21 us of CPU per round
  * trip, measured pinned (docs/benchmarks.md, "The core's idle in C").
  *
- * The module's wrappers keep the GIL (vring_build.py); this call gives it up while asleep.
+ * Unpinned, a sleeping core's thread is woken across CPUs for each kick, tens of us on a VM:
+ * as fusedev's receive loop does for /dev/fuse, the wait first polls the line for a while.
+ *
+ * The module's wrappers keep the GIL (vring_build.py); this call gives it up while waiting.
  */
 #include <poll.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
 #define RPE_WFI_RUNG 1   /* the line rang; its count is cleared */
 #define RPE_WFI_LOOP 0   /* the loop has work, `deadline` passed, or a signal came */
 
-struct rpe_wfi_stats { uint64_t sleeps, rung; };
+/* The wait's state and counters. `window_ns`: how long to poll before sleeping (0 on one CPU,
+ * where polling only delays whoever would ring); it adapts as receive_loop.c's spin does:
+ * back to `spin_max_ns` after a poll that caught the line, halved down to an eighth after one
+ * that did not, so a core kicked now and then spins little. */
+struct rpe_wfi {
+    uint64_t sleeps, rung;       /* waits, and waits that ended with the line rung */
+    uint64_t spins, spin_hits;   /* polls before sleeping, and polls that caught the line */
+    uint64_t window_ns, spin_max_ns;
+};
+
+static double rpe_wfi_now(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
+}
+
+/* Poll both fds for up to the window (yielding the CPU between looks); the poll's count. */
+static int rpe_wfi_spin(struct rpe_wfi *wfi, struct pollfd *fds, double deadline)
+{
+    double until = rpe_wfi_now() + (double)wfi->window_ns * 1e-9;
+    int ready;
+    if (until > deadline)
+        until = deadline;
+    wfi->spins++;
+    while ((ready = poll(fds, 2, 0)) == 0 && rpe_wfi_now() < until)
+        sched_yield();
+    if (ready > 0 && fds[0].revents != 0) {
+        wfi->spin_hits++;
+        wfi->window_ns = wfi->spin_max_ns;
+    } else if (ready == 0) {
+        wfi->window_ns = wfi->window_ns / 2 > wfi->spin_max_ns / 8 ? wfi->window_ns / 2
+                                                                   : wfi->spin_max_ns / 8;
+    }
+    return ready;
+}
 
 /*
- * Sleep until `line_fd` (an eventfd: the core's mailbox line) rings, `loop_fd` (trio's epoll
+ * Wait until `line_fd` (an eventfd: the core's mailbox line) rings, `loop_fd` (trio's epoll
  * set: its other fds, timerfds and its wake-up from other threads) is readable, or
- * `deadline` (CLOCK_MONOTONIC seconds, trio's next timer) passes. The loop comes first: when
- * both are ready the line is left rung, and trio's own wait finds it at once.
+ * `deadline` (CLOCK_MONOTONIC seconds, trio's next timer) passes: first polling for the
+ * window, then asleep. The loop comes first: when both are ready the line is left rung, and
+ * trio's own wait finds it at once.
  */
-static int rpe_cpu_wfi(struct rpe_wfi_stats *stats, int line_fd, int loop_fd, double deadline)
+static int rpe_cpu_wfi(struct rpe_wfi *wfi, int line_fd, int loop_fd, double deadline)
 {
     struct pollfd fds[2] = {{.fd = line_fd, .events = POLLIN}, {.fd = loop_fd, .events = POLLIN}};
-    struct timespec now, left;
+    struct timespec left;
     uint64_t count;
-    double seconds;
-    int ready;
+    double seconds = deadline - rpe_wfi_now();
+    int ready = 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    seconds = deadline - ((double)now.tv_sec + (double)now.tv_nsec * 1e-9);
     if (seconds <= 0)
         return RPE_WFI_LOOP;
-    left.tv_sec = (time_t)seconds;
-    left.tv_nsec = (long)((seconds - (double)left.tv_sec) * 1e9);
-    stats->sleeps++;
+    wfi->sleeps++;
     PyThreadState *python = PyEval_SaveThread();
-    ready = ppoll(fds, 2, &left, NULL);
+    if (wfi->window_ns)
+        ready = rpe_wfi_spin(wfi, fds, deadline);
+    seconds = deadline - rpe_wfi_now();
+    if (ready == 0 && seconds > 0) {
+        left.tv_sec = (time_t)seconds;
+        left.tv_nsec = (long)((seconds - (double)left.tv_sec) * 1e9);
+        ready = ppoll(fds, 2, &left, NULL);
+    }
     PyEval_RestoreThread(python);
     if (ready <= 0 || fds[1].revents != 0 || fds[0].revents == 0)
         return RPE_WFI_LOOP;
     if (read(line_fd, &count, sizeof(count)) != (ssize_t)sizeof(count))
         return RPE_WFI_LOOP;  /* taken meanwhile: nothing to lose, trio waits for the next */
-    stats->rung++;
+    wfi->rung++;
     return RPE_WFI_RUNG;
 }

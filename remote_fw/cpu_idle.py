@@ -11,6 +11,10 @@ would run it. Anything else ends that sleep and the task waits through trio as b
 epoll set becoming readable (another fd, a timerfd of the core's timer, a wake-up from another
 thread such as `halt`) or its next deadline (any `trio.sleep`).
 
+When the process may use more than one CPU, the wait first polls the line for up to
+CORE_SPIN_NS (adaptive, cpu_idle.c): a kick that follows soon finds the core awake instead of
+paying a cross-CPU wake-up. On one CPU polling only delays whoever would ring, and is off.
+
 trio's epoll set has no public API; without it (another trio version) the ISR always waits
 through trio, which is correct and a little slower.
 """
@@ -18,6 +22,7 @@ through trio, which is correct and a little slower.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Protocol
 
@@ -26,6 +31,9 @@ import trio
 from ._vring_cffi import ffi, lib
 
 log = logging.getLogger(__name__)
+
+CORE_SPIN_NS = int(os.environ.get("RPMSG_EMU_CORE_SPIN_NS", "50000"))
+"""How long a core's ISR polls its line before sleeping, while kicks keep coming (0: never)."""
 
 
 class IoWaitWatch(Protocol):
@@ -45,13 +53,16 @@ class CpuIdle(trio.abc.Instrument):
         """Nothing but the ISR task has run or become runnable since trio found nothing to run."""
         self._deadline = 0.0
         """time.monotonic() of trio's next timer then (nothing of trio's is due before)."""
-        self.stats = ffi.new("struct rpe_wfi_stats *")
-        """C counters: sleeps in C, and how many ended with the line rung (tests, benchmark)."""
+        self.c = ffi.new("struct rpe_wfi *")
+        """The C wait's polling window and counters: waits, waits that ended with the line
+        rung, polls and polls that caught it (tests, benchmark)."""
 
     def serve(self) -> None:
         """Called by the ISR task in the core's loop: it is the task that may sleep in C."""
         self._isr = trio.lowlevel.current_task()
         self._loop_fd = _trio_epoll_fd()
+        spin = CORE_SPIN_NS if len(os.sched_getaffinity(0)) > 1 else 0
+        self.c.spin_max_ns = self.c.window_ns = max(0, spin)
 
     def before_io_wait(self, timeout: float) -> None:
         self._quiet = timeout > 0  # 0: something is runnable, or a timer is due
@@ -73,7 +84,7 @@ class CpuIdle(trio.abc.Instrument):
             return False
         watch = self._watch
         watch.before_io_wait(0.0)  # asleep, as far as the watchdog is concerned
-        rung = lib.rpe_cpu_wfi(self.stats, line_fd, self._loop_fd, self._deadline)
+        rung = lib.rpe_cpu_wfi(self.c, line_fd, self._loop_fd, self._deadline)
         watch.after_io_wait(0.0)
         return rung == lib.RPE_WFI_RUNG
 

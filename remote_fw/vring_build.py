@@ -128,9 +128,13 @@ int rpe_host_take_deferred(struct rpe_host *h);
 #define RPE_HOST_UNKNOWN ...
 #define RPE_HOST_SINK ...
 
-/* cpu_idle.c: a core's ISR task sleeping on its mailbox line (WFI) */
-struct rpe_wfi_stats { uint64_t sleeps, rung; };
-int rpe_cpu_wfi(struct rpe_wfi_stats *stats, int line_fd, int loop_fd, double deadline);
+/* cpu_idle.c: a core's ISR task waiting for its mailbox line in C (WFI) */
+struct rpe_wfi {
+    uint64_t sleeps, rung;
+    uint64_t spins, spin_hits;
+    uint64_t window_ns, spin_max_ns;
+};
+int rpe_cpu_wfi(struct rpe_wfi *wfi, int line_fd, int loop_fd, double deadline);
 #define RPE_WFI_RUNG ...
 #define RPE_WFI_LOOP ...
 """

@@ -59,7 +59,7 @@ def core_of(emu, rproc_id: int):
 def sleeps_in_c(emu, rproc_id: int) -> int:
     """Kicks the core's ISR took from a sleep in C (cpu_idle.c `rung`)."""
     core = core_of(emu, rproc_id)
-    return emu.call(lambda: core._run.cpu.idle.stats.rung)
+    return emu.call(lambda: core._run.cpu.idle.c.rung)
 
 
 def echo(fd: int, message: bytes) -> None:
