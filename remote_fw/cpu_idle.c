@@ -7,7 +7,7 @@
  * Why: between two kicks of an echo the core's loop wakes for the kick, runs the RX pass and
  * the firmware's callback, and waits again. Waited on through trio, every kick costs a pass
  * of trio's loop (epoll, reschedule, a task switch): 9 of the core's 21 us of CPU per round
- * trip, measured pinned (docs/benchmarks.md, "The core's idle in C").
+ * trip, measured pinned (docs/benchmarks.md, "Both loops idle in C").
  *
  * Unpinned, a sleeping core's thread is woken across CPUs for each kick, tens of us on a VM:
  * as fusedev's receive loop does for /dev/fuse, the wait first polls the line for a while.
