@@ -13,6 +13,7 @@
  * as fusedev's receive loop does for /dev/fuse, the wait first polls the line for a while.
  *
  * The module's wrappers keep the GIL (vring_build.py); this call gives it up while waiting.
+ * Times are time.monotonic() seconds, read with mailbox.c's rpe_monotonic.
  */
 #include <poll.h>
 #include <sched.h>
@@ -32,22 +33,15 @@ struct rpe_wfi {
     uint64_t window_ns, spin_max_ns;
 };
 
-static double rpe_wfi_now(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
-}
-
 /* Poll both fds for up to the window (yielding the CPU between looks); the poll's count. */
 static int rpe_wfi_spin(struct rpe_wfi *wfi, struct pollfd *fds, double deadline)
 {
-    double until = rpe_wfi_now() + (double)wfi->window_ns * 1e-9;
+    double until = rpe_monotonic() + (double)wfi->window_ns * 1e-9;
     int ready;
     if (until > deadline)
         until = deadline;
     wfi->spins++;
-    while ((ready = poll(fds, 2, 0)) == 0 && rpe_wfi_now() < until)
+    while ((ready = poll(fds, 2, 0)) == 0 && rpe_monotonic() < until)
         sched_yield();
     if (ready > 0 && fds[0].revents != 0) {
         wfi->spin_hits++;
@@ -71,7 +65,7 @@ static int rpe_cpu_wfi(struct rpe_wfi *wfi, int line_fd, int loop_fd, double dea
     struct pollfd fds[2] = {{.fd = line_fd, .events = POLLIN}, {.fd = loop_fd, .events = POLLIN}};
     struct timespec left;
     uint64_t count;
-    double seconds = deadline - rpe_wfi_now();
+    double seconds = deadline - rpe_monotonic();
     int ready = 0;
 
     if (seconds <= 0)
@@ -80,7 +74,7 @@ static int rpe_cpu_wfi(struct rpe_wfi *wfi, int line_fd, int loop_fd, double dea
     PyThreadState *python = PyEval_SaveThread();
     if (wfi->window_ns)
         ready = rpe_wfi_spin(wfi, fds, deadline);
-    seconds = deadline - rpe_wfi_now();
+    seconds = deadline - rpe_monotonic();
     if (ready == 0 && seconds > 0) {
         left.tv_sec = (time_t)seconds;
         left.tv_nsec = (long)((seconds - (double)left.tv_sec) * 1e9);

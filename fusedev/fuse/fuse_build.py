@@ -87,7 +87,7 @@ struct rpe_loop *rpe_loop_new(struct fuse_session *se, int wake_fd, uint64_t spi
                               struct rpe_irqs *irqs);
 void rpe_loop_free(struct rpe_loop *loop);
 int rpe_loop_serve(struct rpe_loop *loop, int max_requests);
-struct rpe_idle { int quiet; double deadline; uint64_t sleeps, woken; };
+struct rpe_idle { int quiet; uint64_t deadline_ns; uint64_t sleeps, woken; };
 int rpe_loop_idle(struct rpe_loop *loop, struct rpe_idle *idle, int max_requests);
 size_t rpe_add_direntry(fuse_req_t req, char *buf, size_t bufsize, const char *name,
                         fuse_ino_t ino, unsigned mode, int64_t off);

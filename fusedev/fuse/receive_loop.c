@@ -178,14 +178,14 @@ static int rpe_loop_serve(struct rpe_loop *loop, int max_requests)
 }
 
 /* What trio's instrument hooks tell the loop (trio_idle.py): `quiet` while nothing but the
- * FUSE task has run or become runnable since trio found nothing to run, until `deadline`
- * (CLOCK_MONOTONIC seconds: trio's next timer then); `sleeps` here, of which `woken` ended
+ * FUSE task has run or become runnable since trio found nothing to run, until `deadline_ns`
+ * (CLOCK_MONOTONIC, as rpe_now_ns: trio's next timer then); `sleeps` here, of which `woken` ended
  * with a request or a line, served in the same step (tests, benchmark). */
-struct rpe_idle { int quiet; double deadline; uint64_t sleeps, woken; };
+struct rpe_idle { int quiet; uint64_t deadline_ns; uint64_t sleeps, woken; };
 
 /*
  * After RPE_IDLE, while `idle->quiet`: sleep on `epfd` (requests, lines) and trio's `wake_fd`
- * until `idle->deadline`, and serve what comes here. Returns RPE_IDLE when trio must wait
+ * until `idle->deadline_ns`, and serve what comes here. Returns RPE_IDLE when trio must wait
  * instead (its fds or wake-up, its deadline, a signal: trio's own wait then finds them),
  * RPE_DRAINED when an operation made a task runnable (the quiet ended), or what the serving
  * returned otherwise (RPE_BUSY, RPE_WOKEN, RPE_GONE, -errno). Called without the GIL.
@@ -200,14 +200,12 @@ static int rpe_loop_idle(struct rpe_loop *loop, struct rpe_idle *idle, int max_r
         if (!idle->quiet)
             return RPE_DRAINED;
         if (status == RPE_IDLE) {
-            struct timespec now, left;
-            double seconds;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            seconds = idle->deadline - ((double)now.tv_sec + (double)now.tv_nsec * 1e-9);
-            if (seconds <= 0 || loop->wake_fd < 0)
+            uint64_t now = rpe_now_ns();
+            struct timespec left;
+            if (now >= idle->deadline_ns || loop->wake_fd < 0)
                 return RPE_IDLE;
-            left.tv_sec = (time_t)seconds;
-            left.tv_nsec = (long)((seconds - (double)left.tv_sec) * 1e9);
+            left.tv_sec = (time_t)((idle->deadline_ns - now) / 1000000000u);
+            left.tv_nsec = (long)((idle->deadline_ns - now) % 1000000000u);
             idle->sleeps++;
             if (ppoll(fds, 2, &left, NULL) <= 0 || fds[1].revents != 0 || fds[0].revents == 0)
                 return RPE_IDLE;

@@ -33,13 +33,13 @@ class TrioIdle(trio.abc.Instrument):
         self._task = trio.lowlevel.current_task()
         """The FUSE task: the one whose steps keep the quiet."""
         self.c = ffi.new("struct rpe_idle *")
-        """quiet and deadline (time.monotonic()) for rpe_loop_idle, and its counters: sleeps,
+        """quiet and deadline_ns (time.monotonic_ns()) for rpe_loop_idle, and its counters: sleeps,
         and how many were woken by a request or a line and served on in the step."""
 
     def before_io_wait(self, timeout: float) -> None:
         idle = self.c
         idle.quiet = timeout > 0  # 0: something is runnable, or a timer is due
-        idle.deadline = time.monotonic() + timeout
+        idle.deadline_ns = time.monotonic_ns() + int(timeout * 1e9)
         if timeout > 0 and self._lines.n:
             lib.rpe_irqs_wait(self._lines, self._trio_fd, self._fuse_fd, int(timeout * 1e9))
 
