@@ -115,7 +115,7 @@ struct rpe_irqs *rpe_irqs_new(void);
 void rpe_irqs_free(struct rpe_irqs *irqs);
 int rpe_irqs_add(struct rpe_irqs *irqs, int fd, uintptr_t handler, uintptr_t arg);
 void rpe_irqs_remove(struct rpe_irqs *irqs, int fd);
-void rpe_irqs_wait(struct rpe_irqs *irqs, int trio_fd, int fuse_fd, int64_t timeout_ns);
+int rpe_irqs_wait(struct rpe_irqs *irqs, int trio_fd, int fuse_fd, int64_t timeout_ns);
 
 /* endpoint_table.c: the endpoints whose messages Linux's mailbox ISR delivers in C */
 struct rpe_ept_table;

@@ -102,9 +102,11 @@ static int rpe_irqs_run(struct rpe_irqs *irqs)
  * waiting for it answered, with no pass of trio's loop. Returns once something else is ready
  * (a request on `fuse_fd` - served before the interrupt, as the loop does -, trio's other fds,
  * a wake-up from another thread, a signal), a handler left work for Python, or the timeout
- * passed; trio's own wait then finds what is ready at once.
+ * passed; trio's own wait then finds what is ready at once. Returns 1 when the timeout passed:
+ * trio's wait, which follows with the same timeout, must then be woken at once (the caller
+ * does), or trio's timers would fire up to a whole timeout late.
  */
-static void rpe_irqs_wait(struct rpe_irqs *irqs, int trio_fd, int fuse_fd, int64_t timeout_ns)
+static int rpe_irqs_wait(struct rpe_irqs *irqs, int trio_fd, int fuse_fd, int64_t timeout_ns)
 {
     struct pollfd pfd = {.fd = trio_fd, .events = POLLIN};
     struct pollfd request = {.fd = fuse_fd, .events = POLLIN};
@@ -122,11 +124,12 @@ static void rpe_irqs_wait(struct rpe_irqs *irqs, int trio_fd, int fuse_fd, int64
             ts.tv_nsec = (long)(left % 1000000000);
         }
         irqs->waits++;
-        if (ppoll(&pfd, 1, timeout_ns >= 0 ? &ts : NULL, NULL) <= 0)
-            return;  /* the timeout, or a signal */
+        int ready = ppoll(&pfd, 1, timeout_ns >= 0 ? &ts : NULL, NULL);
+        if (ready <= 0)
+            return ready == 0;  /* the timeout (1), or a signal */
         if (poll(&request, 1, 0) != 0)
-            return;  /* a request came with the interrupt: the loop serves it first */
+            return 0;  /* a request came with the interrupt: the loop serves it first */
         if (rpe_irqs_run(irqs) != RPE_IRQS_RAN)
-            return;  /* something else is ready, or Python has work */
+            return 0;  /* something else is ready, or Python has work */
     }
 }

@@ -30,6 +30,7 @@ class TrioIdle(trio.abc.Instrument):
         self._lines = lines.c
         self._trio_fd = trio_fd
         self._fuse_fd = fuse_fd
+        self._token = trio.lowlevel.current_trio_token()
         self._task = trio.lowlevel.current_task()
         """The FUSE task: the one whose steps keep the quiet."""
         self.c = ffi.new("struct rpe_idle *")
@@ -40,8 +41,10 @@ class TrioIdle(trio.abc.Instrument):
         idle = self.c
         idle.quiet = timeout > 0  # 0: something is runnable, or a timer is due
         idle.deadline_ns = time.monotonic_ns() + int(timeout * 1e9)
-        if timeout > 0 and self._lines.n:
-            lib.rpe_irqs_wait(self._lines, self._trio_fd, self._fuse_fd, int(timeout * 1e9))
+        if timeout > 0 and self._lines.n and lib.rpe_irqs_wait(
+                self._lines, self._trio_fd, self._fuse_fd, int(timeout * 1e9)):
+            # The whole timeout went by here: trio's own wait, next, would wait it again.
+            self._token.run_sync_soon(_nothing)
 
     def task_scheduled(self, task: trio.lowlevel.Task) -> None:
         if task is not self._task:
@@ -50,3 +53,7 @@ class TrioIdle(trio.abc.Instrument):
     def before_task_step(self, task: trio.lowlevel.Task) -> None:
         if task is not self._task:
             self.c.quiet = 0
+
+
+def _nothing() -> None:
+    """Scheduled only to wake trio's wait (run_sync_soon writes to trio's wake-up socket)."""
